@@ -1,0 +1,137 @@
+/**
+ * Loads workflows from YAML or JSON text (with file, line and column on every problem) or from plain objects
+ * (the TypeScript API), normalizing the predecessor's format into a validated `Workflow`.
+ */
+import * as Effect from "effect/Effect"
+import { isNode, LineCounter, parseDocument } from "yaml"
+import * as ErrorCode from "./ErrorCode.js"
+import * as Normalize from "./internal/normalize.js"
+import type * as Protocol from "./Protocol.js"
+import type * as Retry from "./Retry.js"
+import type { Workflow } from "./Workflow.js"
+import { Issue, WorkflowParseError, WorkflowValidationError } from "./WorkflowError.js"
+
+/** Options of loading. */
+export interface Options {
+  /** The file name used in messages (default `<input>`). */
+  readonly file?: string
+  /** Known methods; when given, unknown methods and invalid params are reported. */
+  readonly catalog?: Protocol.Catalog
+  /** The retry policy of tasks that declare none. */
+  readonly defaultRetry?: Retry.RetryPolicy
+  /** Largest accepted text, in bytes (default 10 MiB). */
+  readonly maxBytes?: number
+}
+
+/** A loaded workflow and the warnings found on the way (unknown keys, ignored fields). */
+export interface Loaded {
+  readonly workflow: Workflow
+  readonly warnings: ReadonlyArray<Issue>
+}
+
+/** A parsed document and a way to locate paths in its source. */
+export interface Parsed {
+  readonly value: unknown
+  readonly locate: (path: Normalize.Path) => { readonly line: number; readonly column: number } | undefined
+}
+
+const defaultMaxBytes = 10 * 1024 * 1024
+
+const baseName = (file: string): string | undefined => {
+  const base = file.split(/[\\/]/).pop()
+  return base === undefined || base === "" || base.startsWith("<") ? undefined : base.replace(/\.(ya?ml|json)$/i, "")
+}
+
+/** Parses YAML (JSON is YAML too) keeping source positions. */
+export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed, WorkflowParseError> =>
+  Effect.suspend(() => {
+    const file = options.file ?? "<input>"
+    const limit = options.maxBytes ?? defaultMaxBytes
+    const bytes = Buffer.byteLength(text, "utf8")
+    if (bytes > limit) {
+      return Effect.fail(
+        new WorkflowParseError({ file, line: 1, column: 1, message: `${file} is ${bytes} bytes; the limit is ${limit}` })
+      )
+    }
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+    const first = doc.errors[0]
+    if (first !== undefined) {
+      const pos = first.linePos?.[0] ?? lineCounter.linePos(first.pos[0])
+      const message = first.message.split("\n")[0] ?? first.message
+      return Effect.fail(
+        new WorkflowParseError({
+          file,
+          line: pos.line,
+          column: pos.col,
+          message: `${file}:${pos.line}:${pos.col}: ${message}`
+        })
+      )
+    }
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 })
+    } catch (cause) {
+      return Effect.fail(
+        new WorkflowParseError({ file, line: 1, column: 1, message: `${file}: ${String(cause)}` })
+      )
+    }
+    const locate = (path: Normalize.Path) => {
+      for (let n = path.length; n >= 0; n--) {
+        const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)
+        if (isNode(node) && node.range) {
+          const pos = lineCounter.linePos(node.range[0])
+          return { line: pos.line, column: pos.col }
+        }
+      }
+      return undefined
+    }
+    return Effect.succeed({ value, locate })
+  })
+
+const toIssue = (finding: Normalize.Finding, parsed: Parsed | undefined): Issue => {
+  const pos = parsed?.locate(finding.path)
+  return new Issue({
+    path: Normalize.renderPath(finding.path),
+    message: finding.message,
+    code: finding.code,
+    ...(pos === undefined ? {} : { line: pos.line, column: pos.column })
+  })
+}
+
+const build = (
+  value: unknown,
+  parsed: Parsed | undefined,
+  options: Options
+): Effect.Effect<Loaded, WorkflowValidationError> =>
+  Effect.suspend(() => {
+    const file = options.file ?? "<input>"
+    const result = Normalize.normalize(value, {
+      catalog: options.catalog,
+      defaultRetry: options.defaultRetry,
+      defaultName: baseName(file)
+    })
+    const warnings = result.warnings.map((w) => toIssue(w, parsed))
+    if (result.workflow === undefined) {
+      const issues = result.issues.map((i) => toIssue(i, parsed))
+      return Effect.fail(WorkflowValidationError.fromIssues(file, issues))
+    }
+    return Effect.succeed({ workflow: result.workflow, warnings })
+  })
+
+/** Loads a workflow from YAML or JSON text. */
+export const load = (
+  text: string,
+  options: Options = {}
+): Effect.Effect<Loaded, WorkflowParseError | WorkflowValidationError> =>
+  Effect.flatMap(parse(text, options), (parsed) => build(parsed.value, parsed, options))
+
+/** Loads a workflow from a plain object in the workflow format (the TypeScript API). */
+export const fromObject = (
+  value: unknown,
+  options: Options = {}
+): Effect.Effect<Loaded, WorkflowValidationError> => build(value, undefined, options)
+
+/** True when an issue list contains a cycle. */
+export const hasCycle = (error: WorkflowValidationError): boolean =>
+  error.issues.some((issue) => issue.code === ErrorCode.CircularDependency)
