@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: the foundation workloads on the embedded engine with durability on (SQLite journal, WAL,
+ * every transition journaled), each result checked. Prints a table.
+ *
+ *   W1  2,000 independent no-op fn tasks, submitted at once (as one run of 2,000 tasks, and as 2,000 one-task runs)
+ *   W2  200 diamond workflows s1 → (s2 ‖ s3) → s4 → s5 with references, all started at once
+ *   W3  a 3-step chain (x+1 → ·2 → +3) run 100 times serially
+ */
+import { WorkflowLoader } from "@gleitzeit/core"
+import { FnProvider, ProviderRegistry } from "@gleitzeit/providers"
+import { Embedded, Engine } from "@gleitzeit/runtime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { performance } from "node:perf_hooks"
+
+const N1 = Number(process.env.N1 ?? 2000)
+const N2 = Number(process.env.N2 ?? 200)
+const N3 = Number(process.env.N3 ?? 100)
+
+const num = (p: { readonly [k: string]: unknown }, k: string) => Number(p[k])
+const functions = [
+  FnProvider.sync("noop", () => null),
+  FnProvider.sync("inc", (p) => num(p, "x") + 1),
+  FnProvider.sync("mul", (p) => num(p, "x") * num(p, "k")),
+  FnProvider.sync("sum", (p) => num(p, "a") + num(p, "b")),
+  FnProvider.sync("add", (p) => num(p, "x") + num(p, "k"))
+]
+
+const pct = (values: Array<number>, p: number) => {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+const check = (cond: boolean, message: string) => {
+  if (!cond) throw new Error(`check failed: ${message}`)
+}
+
+const program = Effect.gen(function*() {
+  const engine = yield* Engine.Engine
+  const registry = yield* ProviderRegistry.ProviderRegistry
+  const load = (doc: unknown) =>
+    WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }).pipe(Effect.map((l) => l.workflow), Effect.orDie)
+
+  const wide = (n: number) =>
+    load({ name: "w1", tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, method: "fn/noop", retry: 1 })) })
+  const single = yield* load({ name: "w1-single", tasks: [{ id: "t", method: "fn/noop", retry: 1 }] })
+  const diamond = (x: number) =>
+    load({
+      name: "diamond",
+      tasks: [
+        { id: "s1", method: "fn/inc", params: { x } },
+        { id: "s2", method: "fn/mul", params: { x: "${s1}", k: 2 } },
+        { id: "s3", method: "fn/mul", params: { x: "${s1}", k: 3 } },
+        { id: "s4", method: "fn/sum", params: { a: "${s2}", b: "${s3}" } },
+        { id: "s5", method: "fn/inc", params: { x: "${s4}" } }
+      ],
+      outputs: { value: "${s5}" }
+    })
+  const chain = (x: number) =>
+    load({
+      name: "chain",
+      tasks: [
+        { id: "c1", method: "fn/inc", params: { x } },
+        { id: "c2", method: "fn/mul", params: { x: "${c1}", k: 2 } },
+        { id: "c3", method: "fn/add", params: { x: "${c2}", k: 3 } }
+      ],
+      outputs: { value: "${c3}" }
+    })
+
+  const rows: Array<Record<string, string | number>> = []
+
+  // warm-up
+  for (let i = 0; i < 3; i++) yield* engine.execute(yield* chain(i))
+  yield* engine.execute(yield* wide(200))
+
+  // W1a: one run of N1 independent tasks
+  {
+    const wf = yield* wide(N1)
+    const c0 = cpuMs()
+    const t0 = performance.now()
+    const outcome = yield* engine.execute(wf)
+    const ms = performance.now() - t0
+    const cpu = cpuMs() - c0
+    check(outcome.status === "completed", `W1a status ${outcome.status}`)
+    rows.push({ workload: `W1a ${N1} tasks in one run`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
+  }
+  // W1b: N1 one-task runs submitted at once
+  {
+    const c0 = cpuMs()
+    const t0 = performance.now()
+    const ids = yield* Effect.forEach(Array.from({ length: N1 }), () => engine.submit(single), { concurrency: "unbounded" })
+    const outcomes = yield* Effect.forEach(ids, (id) => engine.wait(id), { concurrency: "unbounded" })
+    const ms = performance.now() - t0
+    const cpu = cpuMs() - c0
+    check(outcomes.every((o) => o.status === "completed"), "W1b all completed")
+    rows.push({ workload: `W1b ${N1} one-task runs`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
+  }
+  // W2: diamonds at once
+  {
+    const wfs = yield* Effect.forEach(Array.from({ length: N2 }, (_, x) => x), diamond)
+    const lats: Array<number> = []
+    const c0 = cpuMs()
+    const t0 = performance.now()
+    yield* Effect.forEach(wfs, (wf, x) =>
+      Effect.gen(function*() {
+        const s = performance.now()
+        const outcome = yield* engine.execute(wf)
+        lats.push(performance.now() - s)
+        check(outcome.status === "completed", `W2 ${x} ${outcome.status}`)
+        check((outcome.outputs as { value: number }).value === 5 * (x + 1) + 1, `W2 ${x} value`)
+      }), { concurrency: "unbounded", discard: true })
+    const ms = performance.now() - t0
+    const cpu = cpuMs() - c0
+    rows.push({ workload: `W2 ${N2} diamonds at once`, "tasks/s": Math.round((N2 * 5) / (ms / 1000)), "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(ms), "workflows/s": Math.round(N2 / (ms / 1000)) })
+  }
+  // W3: serial chains
+  {
+    const lats: Array<number> = []
+    const c0 = cpuMs()
+    for (let x = 0; x < N3; x++) {
+      const wf = yield* chain(x)
+      const s = performance.now()
+      const outcome = yield* engine.execute(wf)
+      lats.push(performance.now() - s)
+      check((outcome.outputs as { value: number }).value === 2 * (x + 1) + 3, `W3 ${x} value`)
+    }
+    const cpu = cpuMs() - c0
+    rows.push({ workload: `W3 ${N3} serial 3-step chains`, "tasks/s": "-", "cpu ms/task": +(cpu / (N3 * 3)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(lats.reduce((a, b) => a + b, 0)) })
+  }
+  return rows
+})
+
+const dir = mkdtempSync(join(tmpdir(), "gleitzeit-bench-"))
+const main = program.pipe(
+  Effect.provide(Embedded.layer({ filename: join(dir, "bench.db"), functions, concurrency: 256 }).pipe(
+    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+  ))
+)
+Effect.runPromise(main).then((rows) => {
+  const cols = ["workload", "tasks/s", "workflows/s", "cpu ms/task", "p50 ms", "p99 ms", "total ms"]
+  const cell = (r: Record<string, string | number>, c: string) => String(r[c] ?? "-")
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)))
+  const line = (vals: Array<string>) => "| " + vals.map((v, i) => v.padEnd(widths[i]!)).join(" | ") + " |"
+  console.log(`\nGleitzeit embedded engine — SQLite journal (WAL, synchronous=NORMAL), every transition journaled`)
+  console.log(line(cols))
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|")
+  for (const r of rows) console.log(line(cols.map((c) => cell(r, c))))
+  rmSync(dir, { recursive: true, force: true })
+}, (error) => {
+  console.error(error)
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(1)
+})

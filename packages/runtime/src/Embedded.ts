@@ -1,0 +1,47 @@
+/**
+ * The embedded composition: one process, durable state in a SQLite file, the built-in providers. This is what
+ * `gleitzeit run` uses and what a library user provides to run workflows in-process.
+ */
+import { DemoToolsProvider, FnProvider, HttpProvider, ProviderRegistry } from "@gleitzeit/providers"
+import * as Layer from "effect/Layer"
+import * as Engine from "./Engine.js"
+import { EngineConfig } from "./EngineConfig.js"
+import * as EventBus from "./EventBus.js"
+import * as Scheduler from "./Scheduler.js"
+import * as SqlJournal from "./SqlJournal.js"
+
+/** Options of the embedded runtime. */
+export interface Options extends SqlJournal.SqliteOptions {
+  /** Task attempts running at once. */
+  readonly concurrency?: number
+  /** TypeScript functions to serve as `fn/<name>`. */
+  readonly functions?: ReadonlyArray<FnProvider.Definition>
+  /** Further provider layers (LLM, Python, MCP…), registered into the same registry. */
+  readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry>
+  /** Largest task result in bytes. */
+  readonly maxPayloadBytes?: number
+  /** Settings of the HTTP provider. */
+  readonly http?: Partial<typeof HttpProvider.HttpConfig.Service>
+}
+
+/** The built-in providers: http, the demo tools and the given functions. */
+export const layerProviders = (options: Pick<Options, "functions" | "providers" | "http"> = {}) =>
+  Layer.mergeAll(
+    HttpProvider.layer.pipe(Layer.provide(HttpProvider.HttpConfig.layer(options.http ?? {}))),
+    DemoToolsProvider.layer,
+    FnProvider.layer(options.functions ?? []),
+    options.providers ?? Layer.empty
+  ).pipe(Layer.provideMerge(ProviderRegistry.layer))
+
+/** Everything the engine needs, on a SQLite journal; exposes the engine, journal, bus and registry. */
+export const layer = (options: Options) => {
+  const config = EngineConfig.layer({
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes })
+  })
+  const journal = SqlJournal.layerSqlite(options)
+  return Engine.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(journal, layerProviders(options), Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency), config)),
+    Layer.provideMerge(EventBus.layerMemory)
+  )
+}

@@ -1,0 +1,225 @@
+/**
+ * The engine: submits, runs, waits for, cancels and resumes runs. Each run is a supervised coordinator fiber
+ * (keyed by run id) whose task attempts are child fibers; everything it does is journaled first.
+ */
+import { type Json, type Run, Workflow, WorkflowError } from "@gleitzeit/core"
+import { ProviderRegistry } from "@gleitzeit/providers"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import { EngineConfig } from "./EngineConfig.js"
+import * as Coordinator from "./internal/coordinator.js"
+import { isOtherLiveProcess } from "./internal/owner.js"
+import { Journal } from "./Journal.js"
+import { Scheduler } from "./Scheduler.js"
+
+/** How a run ended. */
+export interface Outcome {
+  readonly runId: string
+  readonly status: Run.RunStatus
+  readonly outputs?: Json.Json
+  readonly error?: Run.RunError
+}
+
+/** Options of `submit`. */
+export interface SubmitOptions {
+  /** Use this run id instead of a generated one (must be new). */
+  readonly runId?: string
+}
+
+/** The engine service. */
+export class Engine extends Context.Tag("@gleitzeit/runtime/Engine")<Engine, {
+  /** Journals a new run and starts it; returns its id once it is durable. */
+  readonly submit: (workflow: Workflow.Workflow, options?: SubmitOptions) => Effect.Effect<string>
+  /** Waits until a run has ended (in this process or any other sharing the journal). */
+  readonly wait: (runId: string) => Effect.Effect<Outcome, WorkflowError.RunNotFound>
+  /** Submits a run and waits for its end. */
+  readonly execute: (workflow: Workflow.Workflow, options?: SubmitOptions) => Effect.Effect<Outcome>
+  /** Cancels a run: running attempts are interrupted (their finalizers run), the rest is cancelled. */
+  readonly cancel: (
+    runId: string,
+    reason?: string
+  ) => Effect.Effect<Outcome, WorkflowError.RunNotFound | WorkflowError.InvalidRunState>
+  /** Resumes an unfinished run from the journal: completed tasks keep their results, the rest runs. */
+  readonly resume: (runId: string) => Effect.Effect<void, WorkflowError.RunNotFound | WorkflowError.InvalidRunState>
+  /** Resumes every unfinished run that no live process owns; returns their ids. */
+  readonly recover: Effect.Effect<ReadonlyArray<string>>
+  /** The ids of the runs executing in this process. */
+  readonly active: () => ReadonlyArray<string>
+}>() {}
+
+const toOutcome = (record: Run.RunRecord): Outcome => ({
+  runId: record.id,
+  status: record.status,
+  ...(record.outputs === undefined ? {} : { outputs: record.outputs }),
+  ...(record.error === undefined ? {} : { error: record.error })
+})
+
+const notFound = (runId: string) => new WorkflowError.RunNotFound({ runId, message: `no run '${runId}' in the journal` })
+
+/** Builds the engine. */
+export const make = Effect.gen(function*() {
+  const journal = yield* Journal
+  const registry = yield* ProviderRegistry.ProviderRegistry
+  const scheduler = yield* Scheduler
+  const config = yield* EngineConfig
+  const services: Coordinator.Services = { journal, registry, scheduler, config }
+  const fibers = yield* FiberMap.make<string>()
+  const active = new Map<string, { readonly mailbox: Queue.Queue<Coordinator.Message>; readonly done: Deferred.Deferred<Outcome> }>()
+
+  const launch = (start: Coordinator.Start) =>
+    Effect.gen(function*() {
+      const mailbox = yield* Queue.unbounded<Coordinator.Message>()
+      const done = yield* Deferred.make<Outcome>()
+      active.set(start.runId, { mailbox, done })
+      yield* FiberMap.run(
+        fibers,
+        start.runId,
+        Coordinator.run(services, start, mailbox).pipe(
+          Effect.onExit((exit) =>
+            Effect.zipRight(
+              Effect.sync(() => active.delete(start.runId)),
+              Deferred.done(done, exit)
+            )
+          ),
+          Effect.annotateLogs({ runId: start.runId })
+        )
+      )
+    })
+
+  const newRunId = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const a = yield* Random.nextIntBetween(0, 2 ** 30)
+    const b = yield* Random.nextIntBetween(0, 2 ** 30)
+    return `${now.toString(36).padStart(9, "0")}${a.toString(36).padStart(6, "0")}${b.toString(36).padStart(6, "0")}`
+  })
+
+  const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
+    Effect.gen(function*() {
+      const runId = options.runId ?? (yield* newRunId)
+      const at = yield* Clock.currentTimeMillis
+      yield* journal.createRun(
+        { runId, workflow, createdAt: at, owner: config.node },
+        { _tag: "RunSubmitted", runId, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
+      )
+      yield* launch({ runId, workflow, seq: 2, resumed: false })
+      return runId
+    })
+
+  const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
+    Effect.suspend(() => {
+      const here = active.get(runId)
+      if (here !== undefined) return Deferred.await(here.done)
+      return Effect.flatMap(journal.run(runId), (record) => {
+        if (Option.isNone(record)) return Effect.fail(notFound(runId))
+        if (record.value.status !== "pending" && record.value.status !== "running") {
+          return Effect.succeed(toOutcome(record.value))
+        }
+        // Executed by another process sharing the journal: follow the journal until it ends.
+        const poll: Effect.Effect<Outcome> = Effect.flatMap(
+          Effect.zipRight(Effect.sleep("250 millis"), journal.run(runId)),
+          (next) =>
+            Option.isSome(next) && next.value.status !== "pending" && next.value.status !== "running"
+              ? Effect.succeed(toOutcome(next.value))
+              : poll
+        )
+        return poll
+      })
+    })
+
+  const invalid = (runId: string, status: string, message: string) =>
+    new WorkflowError.InvalidRunState({ runId, status, message })
+
+  const cancel = (runId: string, reason = "cancelled by request") =>
+    Effect.suspend(() => {
+      const here = active.get(runId)
+      if (here !== undefined) {
+        return Effect.zipRight(Queue.offer(here.mailbox, { _tag: "Cancel", reason }), Deferred.await(here.done))
+      }
+      return Effect.gen(function*() {
+        const record = yield* journal.run(runId)
+        if (Option.isNone(record)) return yield* notFound(runId)
+        const run = record.value
+        if (run.status !== "pending" && run.status !== "running") {
+          return yield* invalid(runId, run.status, `run '${runId}' already ended (${run.status})`)
+        }
+        const owner = yield* journal.owner(runId)
+        if (Option.isSome(owner) && isOtherLiveProcess(owner.value)) {
+          return yield* invalid(runId, run.status, `run '${runId}' is executing in process ${owner.value}; cancel it there`)
+        }
+        // An orphaned run (its process died): cancel it in the journal directly.
+        let seq = (yield* journal.lastSeq(runId)) + 1
+        const at = yield* Clock.currentTimeMillis
+        const tasks = yield* journal.tasks(runId)
+        yield* journal.append([
+          ...tasks
+            .filter((t) => t.status === "pending" || t.status === "running")
+            .map((t) => ({ _tag: "TaskCancelled" as const, runId, seq: seq++, at, taskId: t.taskId })),
+          { _tag: "RunCancelled", runId, seq: seq++, at, reason }
+        ])
+        return { runId, status: "cancelled" as const, error: { code: -28004, message: reason } }
+      })
+    })
+
+  const resume = (runId: string) =>
+    Effect.gen(function*() {
+      if (active.has(runId)) return yield* invalid(runId, "running", `run '${runId}' is already executing here`)
+      const record = yield* journal.run(runId)
+      if (Option.isNone(record)) return yield* notFound(runId)
+      const run = record.value
+      if (run.status !== "pending" && run.status !== "running") {
+        return yield* invalid(runId, run.status, `run '${runId}' already ended (${run.status}); nothing to resume`)
+      }
+      const owner = yield* journal.owner(runId)
+      if (Option.isSome(owner) && isOtherLiveProcess(owner.value)) {
+        return yield* invalid(runId, run.status, `run '${runId}' is still executing in process ${owner.value}`)
+      }
+      const workflow = Option.getOrThrow(yield* journal.workflow(runId))
+      const tasks = yield* journal.tasks(runId)
+      const seq = (yield* journal.lastSeq(runId)) + 1
+      yield* journal.setOwner(runId, config.node)
+      yield* launch({
+        runId,
+        workflow,
+        seq,
+        resumed: true,
+        tasks,
+        ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt })
+      })
+    })
+
+  const recover = Effect.gen(function*() {
+    const resumed: Array<string> = []
+    for (const run of yield* journal.unfinished) {
+      const exit = yield* Effect.exit(resume(run.id))
+      if (exit._tag === "Success") resumed.push(run.id)
+    }
+    return resumed
+  })
+
+  return Engine.of({
+    submit,
+    wait,
+    execute: (workflow, options) => Effect.flatMap(submit(workflow, options), (runId) => Effect.orDie(wait(runId))),
+    cancel,
+    resume,
+    recover,
+    active: () => [...active.keys()]
+  })
+})
+
+/** The engine (needs a journal, a provider registry, a scheduler and its config). */
+export const layer: Layer.Layer<
+  Engine,
+  never,
+  Journal | ProviderRegistry.ProviderRegistry | Scheduler | EngineConfig
+> = Layer.scoped(Engine, make)
+
+/** Decodes a workflow from its journaled JSON form. */
+export const decodeWorkflow = Workflow.decode

@@ -1,0 +1,56 @@
+/**
+ * The journal: durable record of runs, tasks, attempts, results and the append-only event log. A state
+ * transition is appended (and committed) before it is published; writes are group-committed.
+ */
+import type { Event, Run, Workflow } from "@gleitzeit/core"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+
+/** A run to create. */
+export interface NewRun {
+  readonly runId: string
+  readonly workflow: Workflow.Workflow
+  readonly createdAt: number
+  /** The process that executes it (`host:pid` in embedded mode, the node name in a cluster). */
+  readonly owner: string
+}
+
+/** A page of runs. */
+export interface RunQuery {
+  readonly status?: Run.RunStatus | undefined
+  readonly limit?: number | undefined
+  readonly offset?: number | undefined
+}
+
+/** The journal service. */
+export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, {
+  /** Stores a new run, its tasks (pending) and its `RunSubmitted` event; durable when it returns. */
+  readonly createRun: (run: NewRun, submitted: Event.Event) => Effect.Effect<void>
+  /** Appends events; durable and published when it returns. */
+  readonly append: (events: ReadonlyArray<Event.Event>) => Effect.Effect<void>
+  /** Appends events without waiting: they are committed and published with the next group commit, in order. */
+  readonly appendLater: (events: ReadonlyArray<Event.Event>) => Effect.Effect<void>
+  /** Waits until everything appended so far is committed. */
+  readonly flush: Effect.Effect<void>
+  /** A run by id. */
+  readonly run: (runId: string) => Effect.Effect<Option.Option<Run.RunRecord>>
+  /** The workflow a run executes. */
+  readonly workflow: (runId: string) => Effect.Effect<Option.Option<Workflow.Workflow>>
+  /** Runs, newest first. */
+  readonly runs: (query: RunQuery) => Effect.Effect<ReadonlyArray<Run.RunRecord>>
+  /** The tasks of a run, in workflow order. */
+  readonly tasks: (runId: string) => Effect.Effect<ReadonlyArray<Run.TaskRecord>>
+  /** The attempts of a run's tasks. */
+  readonly attempts: (runId: string) => Effect.Effect<ReadonlyArray<Run.AttemptRecord>>
+  /** The events of a run after a sequence number, in order. */
+  readonly events: (runId: string, afterSeq?: number) => Effect.Effect<ReadonlyArray<Event.Event>>
+  /** The highest sequence number of a run's events (0 when none). */
+  readonly lastSeq: (runId: string) => Effect.Effect<number>
+  /** Runs that are not finished (pending or running). */
+  readonly unfinished: Effect.Effect<ReadonlyArray<Run.RunRecord>>
+  /** Records which process executes a run. */
+  readonly setOwner: (runId: string, owner: string) => Effect.Effect<void>
+  /** The owner of a run, if any. */
+  readonly owner: (runId: string) => Effect.Effect<Option.Option<string>>
+}>() {}

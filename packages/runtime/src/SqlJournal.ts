@@ -1,0 +1,262 @@
+/**
+ * The journal on SQL (SQLite embedded; PostgreSQL in a cluster). Appends are group-committed: a single writer
+ * fiber takes everything pending, writes it as multi-row inserts (triggers update the projections), then
+ * resolves the waiters and publishes the events. A lone write is flushed at once; under load batches grow.
+ */
+import { type Event, Run, Workflow } from "@gleitzeit/core"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { EventBus } from "./EventBus.js"
+import * as sqliteSchema from "./internal/sqliteSchema.js"
+import { Journal } from "./Journal.js"
+
+interface Pending {
+  readonly runs: ReadonlyArray<Record<string, unknown>>
+  readonly tasks: ReadonlyArray<Record<string, unknown>>
+  readonly events: ReadonlyArray<Event.Event>
+  readonly done: Deferred.Deferred<void> | undefined
+}
+
+const chunkRows = 500
+
+const eventRow = (event: Event.Event) => ({
+  run_id: event.runId,
+  seq: event.seq,
+  type: event._tag,
+  task_id: "taskId" in event ? event.taskId : null,
+  attempt: "attempt" in event ? event.attempt : null,
+  at: event.at,
+  data: JSON.stringify(event)
+})
+
+const parseJson = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
+
+const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
+  (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+const decodeRunError = Schema.decodeUnknownSync(Run.RunError)
+
+const toRun = (row: Record<string, unknown>): Run.RunRecord =>
+  new Run.RunRecord({
+    id: row.id as string,
+    workflowId: row.workflow_id as string,
+    name: row.name as string,
+    status: row.status as Run.RunStatus,
+    createdAt: Number(row.created_at),
+    ...optional("startedAt", row.started_at === null ? null : Number(row.started_at)),
+    ...optional("finishedAt", row.finished_at === null ? null : Number(row.finished_at)),
+    ...optional("error", row.error === null ? null : decodeRunError(parseJson(row.error))),
+    ...optional("outputs", parseJson(row.outputs) as Run.RunRecord["outputs"]),
+    ...optional("node", row.node as string | null),
+    taskCount: Number(row.task_count)
+  })
+
+const toTask = (row: Record<string, unknown>): Run.TaskRecord =>
+  new Run.TaskRecord({
+    runId: row.run_id as string,
+    taskId: row.task_id as string,
+    name: row.name as string,
+    method: row.method as string,
+    status: row.status as Run.TaskStatus,
+    attempts: Number(row.attempts),
+    ...optional("result", parseJson(row.result) as Run.TaskRecord["result"]),
+    ...optional("error", parseJson(row.error) as Run.TaskRecord["error"]),
+    ...optional("startedAt", row.started_at === null ? null : Number(row.started_at)),
+    ...optional("finishedAt", row.finished_at === null ? null : Number(row.finished_at))
+  })
+
+const toAttempt = (row: Record<string, unknown>): Run.AttemptRecord =>
+  new Run.AttemptRecord({
+    runId: row.run_id as string,
+    taskId: row.task_id as string,
+    attempt: Number(row.attempt),
+    status: row.status as Run.AttemptRecord["status"],
+    startedAt: Number(row.started_at),
+    ...optional("finishedAt", row.finished_at === null ? null : Number(row.finished_at)),
+    ...optional("error", parseJson(row.error) as Run.AttemptRecord["error"]),
+    ...optional("provider", row.provider as string | null),
+    ...optional("node", row.node as string | null),
+    idempotencyKey: row.idempotency_key as string
+  })
+
+/** Runs the journal's migrations on the current SqlClient. */
+export const migrate = Migrator.make({})({
+  table: "gleitzeit_migrations",
+  loader: Migrator.fromRecord({
+    "0001_init": Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      for (const statement of sqliteSchema.init) yield* sql.unsafe(statement)
+    })
+  })
+})
+
+/** Builds the journal on the current SqlClient (migrations must have run). */
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const bus = yield* EventBus
+  const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
+
+  const insertChunks = (table: string, rows: ReadonlyArray<Record<string, unknown>>) =>
+    Effect.forEach(
+      Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows)),
+      (chunk) => sql`INSERT INTO ${sql(table)} ${sql.insert(chunk as Array<Record<string, unknown>>)}`,
+      { discard: true }
+    )
+
+  const writeBatch = (batch: ReadonlyArray<Pending>) => {
+    const runs: Array<Record<string, unknown>> = []
+    const tasks: Array<Record<string, unknown>> = []
+    const events: Array<Record<string, unknown>> = []
+    for (const pending of batch) {
+      for (const r of pending.runs) runs.push(r)
+      for (const t of pending.tasks) tasks.push(t)
+      for (const e of pending.events) events.push(eventRow(e))
+    }
+    const write = Effect.zipRight(
+      runs.length === 0 ? Effect.void : Effect.zipRight(insertChunks("runs", runs), insertChunks("tasks", tasks)),
+      insertChunks("events", events)
+    )
+    return runs.length === 0 && events.length <= chunkRows ? write : sql.withTransaction(write)
+  }
+
+  const writer = Effect.gen(function*() {
+    for (;;) {
+      const first = yield* Queue.take(queue)
+      const rest = yield* Queue.takeAll(queue)
+      const batch = [first, ...rest]
+      const exit = yield* Effect.exit(writeBatch(batch))
+      if (exit._tag === "Failure") {
+        for (const pending of batch) if (pending.done) yield* Deferred.die(pending.done, Cause.squash(exit.cause))
+        yield* Effect.logError("journal write failed", exit.cause)
+        continue
+      }
+      for (const pending of batch) {
+        yield* bus.publish(pending.events)
+        if (pending.done) yield* Deferred.succeed(pending.done, undefined)
+      }
+    }
+  })
+  yield* Effect.forkScoped(writer)
+
+  const enqueue = (pending: Omit<Pending, "done">, wait: boolean) =>
+    wait
+      ? Effect.flatMap(Deferred.make<void>(), (done) =>
+        Effect.zipRight(Queue.offer(queue, { ...pending, done }), Deferred.await(done)))
+      : Effect.asVoid(Queue.offer(queue, { ...pending, done: undefined }))
+
+  const noRows: ReadonlyArray<Record<string, unknown>> = []
+  const orDie = <A>(effect: Effect.Effect<A, unknown>) => Effect.orDie(effect)
+
+  return Journal.of({
+    createRun: (run, submitted) =>
+      Effect.suspend(() =>
+        enqueue({
+          runs: [{
+            id: run.runId,
+            workflow_id: run.workflow.id,
+            name: run.workflow.name,
+            status: "pending",
+            spec: JSON.stringify(Workflow.encode(run.workflow)),
+            created_at: run.createdAt,
+            owner: run.owner,
+            task_count: run.workflow.tasks.length
+          }],
+          tasks: run.workflow.tasks.map((task, position) => ({
+            run_id: run.runId,
+            task_id: task.id,
+            position,
+            name: task.name,
+            method: task.method,
+            status: "pending",
+            attempts: 0
+          })),
+          events: [submitted]
+        }, true)
+      ),
+    append: (events) => enqueue({ runs: noRows, tasks: noRows, events }, true),
+    appendLater: (events) => enqueue({ runs: noRows, tasks: noRows, events }, false),
+    flush: enqueue({ runs: noRows, tasks: noRows, events: [] }, true),
+    run: (runId) =>
+      orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRun))
+      ),
+    workflow: (runId) =>
+      orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(JSON.parse(row.spec as string)))
+        )
+      ),
+    runs: (query) =>
+      orDie(
+        sql`SELECT * FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
+          ORDER BY created_at DESC, id DESC LIMIT ${query.limit ?? 50} OFFSET ${query.offset ?? 0}`
+      ).pipe(Effect.map((rows) => rows.map(toRun))),
+    tasks: (runId) =>
+      orDie(sql`SELECT * FROM tasks WHERE run_id = ${runId} ORDER BY position`).pipe(
+        Effect.map((rows) => rows.map(toTask))
+      ),
+    attempts: (runId) =>
+      orDie(sql`SELECT * FROM attempts WHERE run_id = ${runId} ORDER BY task_id, attempt`).pipe(
+        Effect.map((rows) => rows.map(toAttempt))
+      ),
+    events: (runId, afterSeq = 0) =>
+      orDie(sql`SELECT data FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`).pipe(
+        Effect.map((rows) => rows.map((row) => JSON.parse(row.data as string) as Event.Event))
+      ),
+    lastSeq: (runId) =>
+      orDie(sql`SELECT MAX(seq) AS seq FROM events WHERE run_id = ${runId}`).pipe(
+        Effect.map((rows) => Number(rows[0]?.seq ?? 0))
+      ),
+    unfinished: orDie(
+      sql`SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
+    ).pipe(Effect.map((rows) => rows.map(toRun))),
+    setOwner: (runId, owner) => orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
+    owner: (runId) =>
+      orDie(sql`SELECT owner FROM runs WHERE id = ${runId}`).pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.owner as string | null | undefined))
+      )
+  })
+})
+
+/** SQLite settings. */
+export interface SqliteOptions {
+  /** The database file (created with its directory when missing); `:memory:` for a throwaway journal. */
+  readonly filename: string
+  /** `normal` survives a process crash (kill -9); `full` also survives power loss, at an fsync per commit. */
+  readonly synchronous?: "normal" | "full"
+}
+
+/** The SQLite client with the journal's pragmas, migrated. */
+export const layerSqliteClient = (options: SqliteOptions) =>
+  Layer.effectDiscard(
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+      yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+      yield* migrate
+    }).pipe(Effect.orDie)
+  ).pipe(
+    Layer.provideMerge(
+      Layer.unwrapEffect(
+        Effect.sync(() => {
+          if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+          return SqliteClient.layer({ filename: options.filename })
+        })
+      )
+    ),
+    Layer.orDie
+  )
+
+/** The journal on a SQLite file (needs an EventBus). */
+export const layerSqlite = (options: SqliteOptions): Layer.Layer<Journal, never, EventBus> =>
+  Layer.scoped(Journal, make).pipe(Layer.provide(layerSqliteClient(options)))

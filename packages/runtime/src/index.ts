@@ -1,0 +1,7 @@
+export * as Engine from "./Engine.js"
+export * as Embedded from "./Embedded.js"
+export * as EngineConfig from "./EngineConfig.js"
+export * as EventBus from "./EventBus.js"
+export * as Journal from "./Journal.js"
+export * as Scheduler from "./Scheduler.js"
+export * as SqlJournal from "./SqlJournal.js"

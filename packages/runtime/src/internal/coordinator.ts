@@ -1,0 +1,467 @@
+/**
+ * The coordinator of one run: an actor with a mailbox. It starts each task as soon as its dependencies
+ * completed (highest priority first, within the run's parallelism), runs every attempt as a child fiber admitted
+ * by the global scheduler, applies the failure policy, and journals every transition before it is reported.
+ * Interrupting the coordinator suspends the run (nothing is journaled; it resumes later); a `Cancel` message,
+ * fail-fast or the deadline stop it for good.
+ */
+import {
+  ErrorCode,
+  type Event,
+  type Json,
+  Retry,
+  type Run,
+  TaskError,
+  Template,
+  Workflow
+} from "@gleitzeit/core"
+import type { ProviderRegistry } from "@gleitzeit/providers"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+import type { EngineConfig } from "../EngineConfig.js"
+import type { Journal } from "../Journal.js"
+import type { Scheduler } from "../Scheduler.js"
+import { Heap } from "./heap.js"
+
+/** What the coordinator needs. */
+export interface Services {
+  readonly journal: typeof Journal.Service
+  readonly registry: typeof ProviderRegistry.ProviderRegistry.Service
+  readonly scheduler: typeof Scheduler.Service
+  readonly config: typeof EngineConfig.Service
+}
+
+/** A message to the coordinator. */
+export type Message =
+  | { readonly _tag: "Completed"; readonly taskId: string; readonly result: Json.Json }
+  | { readonly _tag: "Failed"; readonly taskId: string; readonly error: TaskError.TaskFailure }
+  | { readonly _tag: "Cancel"; readonly reason: string }
+  | { readonly _tag: "Deadline" }
+
+/** How a run ended. */
+export interface Outcome {
+  readonly runId: string
+  readonly status: Run.RunStatus
+  readonly outputs?: Json.Json
+  readonly error?: Run.RunError
+}
+
+/** How to start (or resume) a run. */
+export interface Start {
+  readonly runId: string
+  readonly workflow: Workflow.Workflow
+  /** The next event sequence number. */
+  readonly seq: number
+  readonly resumed: boolean
+  /** The journaled task states, when resuming. */
+  readonly tasks?: ReadonlyArray<Run.TaskRecord>
+  /** When the run first started (for the deadline of a resumed run). */
+  readonly startedAt?: number
+}
+
+type Stop =
+  | { readonly _tag: "failed"; readonly taskId: string; readonly error: TaskError.TaskFailure }
+  | { readonly _tag: "cancelled"; readonly reason: string }
+  | { readonly _tag: "timed_out"; readonly timeoutMs: number }
+
+const encodeError = (error: TaskError.TaskFailure): Json.Json => TaskError.encode(error) as unknown as Json.Json
+
+const errorMessage = (error: unknown): string =>
+  typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string"
+    ? (error as { message: string }).message
+    : String(error)
+
+/** Runs one run to its end (or until interrupted). */
+export const run = (services: Services, start: Start, mailbox: Queue.Queue<Message>): Effect.Effect<Outcome> =>
+  Effect.scoped(Effect.gen(function*() {
+    const { config, journal, registry, scheduler } = services
+    const { runId, workflow } = start
+    const tasks = workflow.tasks
+    let seq = start.seq
+    const position = new Map<string, number>(tasks.map((t, i) => [t.id, i]))
+    const status = new Map<string, Run.TaskStatus>()
+    const results = new Map<string, Json.Json>()
+    const lastAttempt = new Map<string, number>()
+    const interruptedAttempt = new Set<string>()
+    const waiting = new Map<string, number>()
+    const failures: Array<{ readonly taskId: string; readonly message: string; readonly code: number }> = []
+    const ready = new Heap<Workflow.TaskSpec>((a, b) =>
+      a.priority > b.priority || (a.priority === b.priority && position.get(a.id)! < position.get(b.id)!)
+    )
+    const limit = workflow.maxParallelTasks ?? Number.POSITIVE_INFINITY
+    let unfinished = tasks.length
+    let inFlight = 0
+    let stop: Stop | undefined
+    const fibers = yield* FiberSet.make<void>()
+    const idempotencyPrefix = `${runId}/`
+
+    for (const task of tasks) status.set(task.id, "pending")
+    for (const record of start.tasks ?? []) {
+      lastAttempt.set(record.taskId, record.attempts)
+      if (record.status === "running") {
+        interruptedAttempt.add(record.taskId)
+        continue
+      }
+      if (record.status === "pending" || record.status === "ready") continue
+      status.set(record.taskId, record.status)
+      unfinished--
+      if (record.status === "completed") results.set(record.taskId, (record.result ?? null) as Json.Json)
+      if (record.status === "failed") {
+        const error = record.error as { message?: string; code?: number } | undefined
+        failures.push({
+          taskId: record.taskId,
+          message: error?.message ?? "failed",
+          code: ErrorCode.TaskExecution
+        })
+      }
+    }
+
+    const lookup = (ref: string): Json.Json | undefined => {
+      const task = Workflow.taskByRef(workflow, ref)
+      return task === undefined ? undefined : results.get(task.id)
+    }
+
+    yield* journal.append([{ _tag: "RunStarted", runId, seq: seq++, at: yield* Clock.currentTimeMillis, resumed: start.resumed }])
+
+    // ---- one task ------------------------------------------------------------------------------------------------
+    const executeOnce = (task: Workflow.TaskSpec, attempt: number) =>
+      Effect.suspend((): Effect.Effect<{ readonly result: Json.Json; readonly provider: string }, TaskError.TaskFailure> => {
+        const resolved = Template.resolve(task.params, lookup)
+        if (Either.isLeft(resolved)) {
+          return Effect.fail(
+            new TaskError.UnresolvedReference({
+              taskId: task.id,
+              reference: resolved.left.reference,
+              message: resolved.left.message
+            })
+          )
+        }
+        const target = registry.lookup(task.method)
+        if (target === undefined) {
+          return Effect.fail(
+            new TaskError.MethodNotFound({
+              method: task.method,
+              message: `no provider serves '${task.method}' (configure one, or check the method name)`
+            })
+          )
+        }
+        const decoded = Schema.decodeUnknownEither(target.method.params, { errors: "all" })(resolved.right)
+        if (Either.isLeft(decoded)) {
+          return Effect.fail(
+            new TaskError.InvalidParams({
+              method: task.method,
+              message: `invalid params for ${task.method}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+            })
+          )
+        }
+        return Effect.gen(function*() {
+          yield* journal.appendLater([{
+            _tag: "TaskStarted",
+            runId,
+            seq: seq++,
+            at: yield* Clock.currentTimeMillis,
+            taskId: task.id,
+            attempt,
+            node: config.node
+          }])
+          const ctx = {
+            runId,
+            taskId: task.id,
+            attempt,
+            idempotencyKey: idempotencyPrefix + task.id,
+            emit: (stream: "token" | "stdout" | "stderr" | "log", text: string) =>
+              Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                journal.appendLater([{ _tag: "TaskOutput", runId, seq: seq++, at, taskId: task.id, attempt, stream, text }]))
+          }
+          const call = target.provider.execute(target.method, decoded.right, ctx)
+          const raw = task.timeoutMs === undefined ? yield* call : yield* call.pipe(
+            Effect.timeoutFail({
+              duration: Duration.millis(task.timeoutMs),
+              onTimeout: () =>
+                new TaskError.TaskTimeout({
+                  taskId: task.id,
+                  timeoutMs: task.timeoutMs!,
+                  message: `task '${task.id}' exceeded its timeout of ${task.timeoutMs} ms`
+                })
+            })
+          )
+          const text = JSON.stringify(raw ?? null) ?? "null"
+          if (text.length > config.maxPayloadBytes) {
+            return yield* new TaskError.PayloadTooLarge({
+              taskId: task.id,
+              bytes: text.length,
+              limit: config.maxPayloadBytes,
+              message: `result of '${task.id}' is ${text.length} bytes; the limit is ${config.maxPayloadBytes}`
+            })
+          }
+          return { result: JSON.parse(text) as Json.Json, provider: target.provider.id }
+        })
+      })
+
+    const attempts = (task: Workflow.TaskSpec): Effect.Effect<Message> =>
+      Effect.gen(function*() {
+        const schedule = Retry.toSchedule(task.retry)
+        let scheduleState = schedule.initial
+        let attempt = interruptedAttempt.has(task.id)
+          ? Math.max(1, lastAttempt.get(task.id) ?? 1)
+          : (lastAttempt.get(task.id) ?? 0) + 1
+        const first = attempt
+        for (;;) {
+          const startedAt = yield* Clock.currentTimeMillis
+          const exit = yield* Effect.exit(executeOnce(task, attempt))
+          if (Exit.isSuccess(exit)) {
+            const at = yield* Clock.currentTimeMillis
+            const { provider, result } = exit.value
+            return yield* Effect.as(
+              journal.append([{
+                _tag: "TaskCompleted",
+                runId,
+                seq: seq++,
+                at,
+                taskId: task.id,
+                attempt,
+                result,
+                durationMs: at - startedAt,
+                provider
+              }]),
+              { _tag: "Completed", taskId: task.id, result } as const
+            )
+          }
+          if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+          const failure = Cause.failureOption(exit.cause)
+          const error: TaskError.TaskFailure = Option.isSome(failure)
+            ? failure.value
+            : new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(exit.cause) })
+          if (error.retryable && attempt - first + 1 < task.retry.maxAttempts) {
+            const now = yield* Clock.currentTimeMillis
+            const [nextState, , decision] = yield* schedule.step(now, error, scheduleState)
+            scheduleState = nextState
+            if (ScheduleDecision.isContinue(decision)) {
+              const delay = Math.max(0, Intervals.start(decision.intervals) - now)
+              yield* journal.appendLater([{
+                _tag: "TaskAttemptFailed",
+                runId,
+                seq: seq++,
+                at: now,
+                taskId: task.id,
+                attempt,
+                error: encodeError(error),
+                retryInMs: delay
+              }])
+              yield* Effect.sleep(Duration.millis(delay))
+              attempt++
+              continue
+            }
+          }
+          const at = yield* Clock.currentTimeMillis
+          return yield* Effect.as(
+            journal.append([{
+              _tag: "TaskFailed",
+              runId,
+              seq: seq++,
+              at,
+              taskId: task.id,
+              attempt,
+              error: encodeError(error)
+            }]),
+            { _tag: "Failed", taskId: task.id, error } as const
+          )
+        }
+      })
+
+    // The journal write and the hand-over to the mailbox happen together or not at all.
+    const taskFiber = (task: Workflow.TaskSpec) =>
+      scheduler.admit(task.priority, attempts(task)).pipe(
+        Effect.flatMap((message) => Queue.offer(mailbox, message)),
+        Effect.asVoid
+      )
+
+    const startReady = Effect.gen(function*() {
+      while (stop === undefined && inFlight < limit && ready.size > 0) {
+        const task = ready.pop()!
+        inFlight++
+        status.set(task.id, "running")
+        yield* FiberSet.run(fibers, taskFiber(task))
+      }
+    })
+
+    const skipDependents = (failedId: string, at: number): Array<Event.Event> => {
+      const events: Array<Event.Event> = []
+      const queue = [failedId]
+      while (queue.length > 0) {
+        const id = queue.shift()!
+        for (const dependent of Workflow.dependentsOf(workflow, id)) {
+          if (status.get(dependent.id) !== "pending") continue
+          status.set(dependent.id, "skipped")
+          unfinished--
+          events.push({
+            _tag: "TaskSkipped",
+            runId,
+            seq: seq++,
+            at,
+            taskId: dependent.id,
+            reason: `dependency '${id}' ${id === failedId ? "failed" : "was skipped"}`
+          })
+          queue.push(dependent.id)
+        }
+      }
+      return events
+    }
+
+    const onTaskEnd = (message: Message) =>
+      Effect.gen(function*() {
+        switch (message._tag) {
+          case "Completed": {
+            inFlight--
+            status.set(message.taskId, "completed")
+            results.set(message.taskId, message.result)
+            unfinished--
+            for (const dependent of Workflow.dependentsOf(workflow, message.taskId)) {
+              if (status.get(dependent.id) !== "pending") continue
+              const left = (waiting.get(dependent.id) ?? 1) - 1
+              waiting.set(dependent.id, left)
+              if (left === 0) ready.push(dependent)
+            }
+            return
+          }
+          case "Failed": {
+            inFlight--
+            status.set(message.taskId, "failed")
+            unfinished--
+            failures.push({ taskId: message.taskId, message: message.error.message, code: message.error.code })
+            if (workflow.onFailure === "fail_fast") {
+              stop ??= { _tag: "failed", taskId: message.taskId, error: message.error }
+            } else {
+              const skipped = skipDependents(message.taskId, yield* Clock.currentTimeMillis)
+              if (skipped.length > 0) yield* journal.appendLater(skipped)
+            }
+            return
+          }
+          case "Cancel":
+            stop ??= { _tag: "cancelled", reason: message.reason }
+            return
+          case "Deadline":
+            stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
+            return
+        }
+      })
+
+    // ---- restore and start -------------------------------------------------------------------------------------
+    const restoredSkips: Array<Event.Event> = []
+    const now0 = yield* Clock.currentTimeMillis
+    for (const failed of failures) {
+      if (workflow.onFailure === "fail_fast") {
+        stop ??= {
+          _tag: "failed",
+          taskId: failed.taskId,
+          error: new TaskError.TaskDefect({ taskId: failed.taskId, message: failed.message })
+        }
+      } else restoredSkips.push(...skipDependents(failed.taskId, now0))
+    }
+    for (const task of tasks) {
+      if (status.get(task.id) === "skipped" || status.get(task.id) === "cancelled") {
+        restoredSkips.push(...skipDependents(task.id, now0))
+      }
+    }
+    if (restoredSkips.length > 0) yield* journal.appendLater(restoredSkips)
+    for (const task of tasks) {
+      if (status.get(task.id) !== "pending") continue
+      let left = 0
+      for (const dep of task.dependencies) if (status.get(dep) !== "completed") left++
+      waiting.set(task.id, left)
+      if (left === 0) ready.push(task)
+    }
+
+    if (workflow.timeoutMs !== undefined) {
+      const elapsed = start.startedAt === undefined ? 0 : now0 - start.startedAt
+      const remaining = Math.max(0, workflow.timeoutMs - elapsed)
+      yield* Effect.forkScoped(Effect.zipRight(Effect.sleep(Duration.millis(remaining)), Queue.offer(mailbox, { _tag: "Deadline" })))
+    }
+
+    yield* startReady
+    while (stop === undefined && unfinished > 0) {
+      yield* onTaskEnd(yield* Queue.take(mailbox))
+      yield* startReady
+    }
+
+    // ---- finish ------------------------------------------------------------------------------------------------
+    const final: Array<Event.Event> = []
+    let outcome: Outcome
+    if (stop !== undefined) {
+      yield* FiberSet.clear(fibers)
+      for (const message of yield* Queue.takeAll(mailbox)) {
+        if (message._tag === "Completed" || message._tag === "Failed") yield* onTaskEnd(message)
+      }
+      const at = yield* Clock.currentTimeMillis
+      for (const task of tasks) {
+        const s = status.get(task.id)
+        if (s === "pending" || s === "running") {
+          status.set(task.id, "cancelled")
+          final.push({ _tag: "TaskCancelled", runId, seq: seq++, at, taskId: task.id })
+        }
+      }
+      switch (stop._tag) {
+        case "failed": {
+          const error = {
+            code: stop.error.code,
+            message: `task '${stop.taskId}' failed: ${errorMessage(stop.error)}`,
+            taskId: stop.taskId
+          }
+          final.push({ _tag: "RunFailed", runId, seq: seq++, at, error })
+          outcome = { runId, status: "failed", error }
+          break
+        }
+        case "cancelled":
+          final.push({ _tag: "RunCancelled", runId, seq: seq++, at, reason: stop.reason })
+          outcome = { runId, status: "cancelled", error: { code: ErrorCode.WorkflowCancelled, message: stop.reason } }
+          break
+        case "timed_out":
+          final.push({ _tag: "RunTimedOut", runId, seq: seq++, at, timeoutMs: stop.timeoutMs })
+          outcome = {
+            runId,
+            status: "timed_out",
+            error: {
+              code: ErrorCode.WorkflowTimeout,
+              message: `the run exceeded its deadline of ${stop.timeoutMs} ms`
+            }
+          }
+          break
+      }
+    } else {
+      const at = yield* Clock.currentTimeMillis
+      if (failures.length > 0) {
+        const error = {
+          code: failures.length === 1 ? failures[0]!.code : ErrorCode.WorkflowExecution,
+          message: `${failures.length} task${failures.length === 1 ? "" : "s"} failed: ${
+            failures.map((f) => `${f.taskId} (${f.message})`).join("; ")
+          }`,
+          taskId: failures[0]!.taskId
+        }
+        final.push({ _tag: "RunFailed", runId, seq: seq++, at, error })
+        outcome = { runId, status: "failed", error }
+      } else {
+        const outputs = Template.resolve(workflow.outputs, lookup)
+        if (Either.isLeft(outputs)) {
+          const error = { code: ErrorCode.ParameterError, message: `outputs: ${outputs.left.message}` }
+          final.push({ _tag: "RunFailed", runId, seq: seq++, at, error })
+          outcome = { runId, status: "failed", error }
+        } else {
+          final.push({ _tag: "RunCompleted", runId, seq: seq++, at, outputs: outputs.right })
+          outcome = { runId, status: "completed", outputs: outputs.right }
+        }
+      }
+    }
+    yield* journal.append(final)
+    return outcome
+  }))
