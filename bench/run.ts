@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks"
 const N1 = Number(process.env.N1 ?? 2000)
 const N2 = Number(process.env.N2 ?? 200)
 const N3 = Number(process.env.N3 ?? 100)
+const ONLY = (process.env.ONLY ?? "w1a,w1b,w2,w3").split(",")
 
 const num = (p: { readonly [k: string]: unknown }, k: string) => Number(p[k])
 const functions = [
@@ -77,12 +78,14 @@ const program = Effect.gen(function*() {
 
   const rows: Array<Record<string, string | number>> = []
 
-  // warm-up
-  for (let i = 0; i < 3; i++) yield* engine.execute(yield* chain(i))
-  yield* engine.execute(yield* wide(200))
+  // Warm-up (not measured): a small version of each workload, so the JIT has seen the hot paths.
+  yield* engine.execute(yield* wide(500))
+  yield* Effect.forEach(Array.from({ length: 100 }), () => engine.execute(single), { concurrency: "unbounded" })
+  yield* Effect.forEach(Array.from({ length: 20 }, (_, x) => x), (x) => Effect.flatMap(diamond(x), engine.execute), { concurrency: "unbounded" })
+  for (let i = 0; i < 10; i++) yield* engine.execute(yield* chain(i))
 
   // W1a: one run of N1 independent tasks
-  {
+  if (ONLY.includes("w1a")) {
     const wf = yield* wide(N1)
     const c0 = cpuMs()
     const t0 = performance.now()
@@ -93,7 +96,7 @@ const program = Effect.gen(function*() {
     rows.push({ workload: `W1a ${N1} tasks in one run`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
   }
   // W1b: N1 one-task runs submitted at once
-  {
+  if (ONLY.includes("w1b")) {
     const c0 = cpuMs()
     const t0 = performance.now()
     const ids = yield* Effect.forEach(Array.from({ length: N1 }), () => engine.submit(single), { concurrency: "unbounded" })
@@ -104,7 +107,7 @@ const program = Effect.gen(function*() {
     rows.push({ workload: `W1b ${N1} one-task runs`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
   }
   // W2: diamonds at once
-  {
+  if (ONLY.includes("w2")) {
     const wfs = yield* Effect.forEach(Array.from({ length: N2 }, (_, x) => x), diamond)
     const lats: Array<number> = []
     const c0 = cpuMs()
@@ -122,7 +125,7 @@ const program = Effect.gen(function*() {
     rows.push({ workload: `W2 ${N2} diamonds at once`, "tasks/s": Math.round((N2 * 5) / (ms / 1000)), "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(ms), "workflows/s": Math.round(N2 / (ms / 1000)) })
   }
   // W3: serial chains
-  {
+  if (ONLY.includes("w3")) {
     const lats: Array<number> = []
     const c0 = cpuMs()
     for (let x = 0; x < N3; x++) {

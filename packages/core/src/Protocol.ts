@@ -79,7 +79,33 @@ export const checkParams = (spec: MethodSpec, params: Json): Either.Either<unkno
   const decoded = Schema.decodeUnknownEither(spec.params, { errors: "all", onExcessProperty: "ignore" })(params)
   if (Either.isRight(decoded)) return Either.right(decoded.right)
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-  return Either.left(issues.map((issue) => ({ path: issue.path, message: issue.message })))
+  return Either.left(mergeAlternatives(issues.map((issue) => ({ path: issue.path, message: issue.message }))))
+}
+
+const expectedActual = /^Expected (.+), actual (.+)$/s
+
+/**
+ * The formatter reports a union's failure once per member (and `Expected undefined` for optional keys); this
+ * merges the issues of one path into one, e.g. `Expected "GET" | "POST", actual "FETCH"`.
+ */
+const mergeAlternatives = (issues: ReadonlyArray<ParamIssue>): Array<ParamIssue> => {
+  const groups = new Map<string, Array<ParamIssue>>()
+  for (const issue of issues) {
+    const key = JSON.stringify(issue.path.map(String))
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [issue])
+    else group.push(issue)
+  }
+  return [...groups.values()].map((group) => {
+    if (group.length === 1) return group[0]!
+    const kept = group.filter((issue) => !issue.message.startsWith("Expected undefined,"))
+    const alternatives = kept.length > 0 ? kept : group
+    const matches = alternatives.map((issue) => expectedActual.exec(issue.message))
+    const message = matches.every((m) => m !== null)
+      ? `Expected ${[...new Set(matches.map((m) => m![1]))].join(" | ")}, actual ${matches[0]![2]}`
+      : [...new Set(alternatives.map((issue) => issue.message))].join("; ")
+    return { path: group[0]!.path, message }
+  })
 }
 
 /** Renders param issues as one line each. */

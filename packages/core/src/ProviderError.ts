@@ -34,6 +34,8 @@ export const ExecutionFailed = Schema.TaggedStruct("ExecutionFailed", {
 })
 /** The provider answered with something we could not understand. */
 export const BadResponse = Schema.TaggedStruct("BadResponse", {})
+/** A request or response exceeded a size limit. */
+export const TooLarge = Schema.TaggedStruct("TooLarge", { limitBytes: Schema.Number })
 /** A bug or an unexpected condition inside the provider. */
 export const Internal = Schema.TaggedStruct("Internal", {})
 
@@ -50,6 +52,7 @@ export const Reason = Schema.Union(
   Cancelled,
   ExecutionFailed,
   BadResponse,
+  TooLarge,
   Internal
 )
 
@@ -72,6 +75,7 @@ export const isRetryableReason = (reason: Reason): boolean => {
     case "OutOfMemory":
     case "Cancelled":
     case "ExecutionFailed":
+    case "TooLarge":
     case "Internal":
       return false
   }
@@ -93,6 +97,7 @@ export const codeOfReason = (reason: Reason): number => {
     case "Cancelled":
       return ErrorCode.TaskCancelled
     case "OutOfMemory":
+    case "TooLarge":
       return ErrorCode.ResourceExhausted
     case "ExecutionFailed":
     case "SandboxViolation":

@@ -206,7 +206,10 @@ export const resolve = (
         failure = parsed
         return v
       }
-      if (parsed.length === 1 && typeof parsed[0] !== "string") return resolveRef(parsed[0]!) ?? v
+      if (parsed.length === 1 && typeof parsed[0] !== "string") {
+        const resolved = resolveRef(parsed[0]!)
+        return resolved === undefined ? v : resolved
+      }
       let out = ""
       for (const part of parsed) {
         if (typeof part === "string") out += part

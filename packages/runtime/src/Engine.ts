@@ -8,13 +8,12 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import { EngineConfig } from "./EngineConfig.js"
 import * as Coordinator from "./internal/coordinator.js"
+import { Mailbox } from "./internal/mailbox.js"
 import { isOtherLiveProcess } from "./internal/owner.js"
 import { Journal } from "./Journal.js"
 import { Scheduler } from "./Scheduler.js"
@@ -70,17 +69,19 @@ export const make = Effect.gen(function*() {
   const scheduler = yield* Scheduler
   const config = yield* EngineConfig
   const services: Coordinator.Services = { journal, registry, scheduler, config }
-  const fibers = yield* FiberMap.make<string>()
-  const active = new Map<string, { readonly mailbox: Queue.Queue<Coordinator.Message>; readonly done: Deferred.Deferred<Outcome> }>()
+  // Coordinators live in the engine's scope: closing it (shutdown) interrupts them, which suspends their runs.
+  const scope = yield* Effect.scope
+  const active = new Map<
+    string,
+    { readonly mailbox: Mailbox<Coordinator.Message>; readonly done: Deferred.Deferred<Outcome> }
+  >()
 
   const launch = (start: Coordinator.Start) =>
     Effect.gen(function*() {
-      const mailbox = yield* Queue.unbounded<Coordinator.Message>()
+      const mailbox = new Mailbox<Coordinator.Message>()
       const done = yield* Deferred.make<Outcome>()
       active.set(start.runId, { mailbox, done })
-      yield* FiberMap.run(
-        fibers,
-        start.runId,
+      yield* Effect.forkIn(
         Coordinator.run(services, start, mailbox).pipe(
           Effect.onExit((exit) =>
             Effect.zipRight(
@@ -89,7 +90,8 @@ export const make = Effect.gen(function*() {
             )
           ),
           Effect.annotateLogs({ runId: start.runId })
-        )
+        ),
+        scope
       )
     })
 
@@ -140,7 +142,7 @@ export const make = Effect.gen(function*() {
     Effect.suspend(() => {
       const here = active.get(runId)
       if (here !== undefined) {
-        return Effect.zipRight(Queue.offer(here.mailbox, { _tag: "Cancel", reason }), Deferred.await(here.done))
+        return Effect.zipRight(Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason })), Deferred.await(here.done))
       }
       return Effect.gen(function*() {
         const record = yield* journal.run(runId)

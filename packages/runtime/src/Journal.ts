@@ -29,8 +29,11 @@ export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, 
   readonly createRun: (run: NewRun, submitted: Event.Event) => Effect.Effect<void>
   /** Appends events; durable and published when it returns. */
   readonly append: (events: ReadonlyArray<Event.Event>) => Effect.Effect<void>
-  /** Appends events without waiting: they are committed and published with the next group commit, in order. */
-  readonly appendLater: (events: ReadonlyArray<Event.Event>) => Effect.Effect<void>
+  /**
+   * Appends events without waiting: they are committed and published with the next group commit, in order;
+   * `onCommitted` (synchronous, must not throw) runs right after they were published.
+   */
+  readonly appendLater: (events: ReadonlyArray<Event.Event>, onCommitted?: () => void) => Effect.Effect<void>
   /** Waits until everything appended so far is committed. */
   readonly flush: Effect.Effect<void>
   /** A run by id. */

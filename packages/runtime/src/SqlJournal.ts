@@ -8,7 +8,6 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -24,7 +23,8 @@ interface Pending {
   readonly runs: ReadonlyArray<Record<string, unknown>>
   readonly tasks: ReadonlyArray<Record<string, unknown>>
   readonly events: ReadonlyArray<Event.Event>
-  readonly done: Deferred.Deferred<void> | undefined
+  readonly onCommitted: (() => void) | undefined
+  readonly onFailed: ((cause: Cause.Cause<unknown>) => void) | undefined
 }
 
 const chunkRows = 500
@@ -136,23 +136,34 @@ export const make = Effect.gen(function*() {
       const batch = [first, ...rest]
       const exit = yield* Effect.exit(writeBatch(batch))
       if (exit._tag === "Failure") {
-        for (const pending of batch) if (pending.done) yield* Deferred.die(pending.done, Cause.squash(exit.cause))
         yield* Effect.logError("journal write failed", exit.cause)
+        for (const pending of batch) pending.onFailed?.(exit.cause)
         continue
       }
       for (const pending of batch) {
         yield* bus.publish(pending.events)
-        if (pending.done) yield* Deferred.succeed(pending.done, undefined)
+        pending.onCommitted?.()
       }
     }
   })
   yield* Effect.forkScoped(writer)
 
-  const enqueue = (pending: Omit<Pending, "done">, wait: boolean) =>
+  const enqueue = (
+    pending: Omit<Pending, "onCommitted" | "onFailed">,
+    wait: boolean,
+    onCommitted?: () => void
+  ): Effect.Effect<void> =>
     wait
-      ? Effect.flatMap(Deferred.make<void>(), (done) =>
-        Effect.zipRight(Queue.offer(queue, { ...pending, done }), Deferred.await(done)))
-      : Effect.asVoid(Queue.offer(queue, { ...pending, done: undefined }))
+      ? Effect.async<void>((resume) => {
+        queue.unsafeOffer({
+          ...pending,
+          onCommitted: () => resume(Effect.void),
+          onFailed: (cause) => resume(Effect.die(Cause.squash(cause)))
+        })
+      })
+      : Effect.sync(() => {
+        queue.unsafeOffer({ ...pending, onCommitted, onFailed: undefined })
+      })
 
   const noRows: ReadonlyArray<Record<string, unknown>> = []
   const orDie = <A>(effect: Effect.Effect<A, unknown>) => Effect.orDie(effect)
@@ -166,7 +177,8 @@ export const make = Effect.gen(function*() {
             workflow_id: run.workflow.id,
             name: run.workflow.name,
             status: "pending",
-            spec: JSON.stringify(Workflow.encode(run.workflow)),
+            // Every field of a Workflow is JSON-native, so its JSON text is its encoded form.
+            spec: JSON.stringify(run.workflow),
             created_at: run.createdAt,
             owner: run.owner,
             task_count: run.workflow.tasks.length
@@ -184,7 +196,7 @@ export const make = Effect.gen(function*() {
         }, true)
       ),
     append: (events) => enqueue({ runs: noRows, tasks: noRows, events }, true),
-    appendLater: (events) => enqueue({ runs: noRows, tasks: noRows, events }, false),
+    appendLater: (events, onCommitted) => enqueue({ runs: noRows, tasks: noRows, events }, false, onCommitted),
     flush: enqueue({ runs: noRows, tasks: noRows, events: [] }, true),
     run: (runId) =>
       orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(

@@ -98,6 +98,7 @@ interface RawTask {
   readonly method: string
   readonly protocol: string
   readonly params: JsonObject
+  readonly paramsKey: "params" | "parameters"
   readonly dependencies: ReadonlyArray<{ readonly ref: string; readonly path: Path }>
   readonly priority: number
   readonly timeoutMs: number | undefined
@@ -138,7 +139,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       issue(path, `must be a positive number of seconds, got ${describe(value)}`)
       return undefined
     }
-    return Math.round(value * 1000)
+    return Math.max(1, Math.round(value * 1000))
   }
   const optMapping = (value: unknown, path: Path): JsonObject | undefined => {
     if (value === undefined || value === null) return undefined
@@ -151,7 +152,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
   const optPriority = (value: unknown, path: Path): number | undefined => {
     if (value === undefined || value === null) return undefined
     if (typeof value === "number" && Number.isFinite(value)) return Priority.rankOfNumber(value)
-    if (typeof value === "string" && value in Priority.ranks) return Priority.ranks[value as Priority.Name]
+    if (typeof value === "string" && Object.hasOwn(Priority.ranks, value)) return Priority.ranks[value as Priority.Name]
     issue(path, `must be one of low, normal, high, urgent or a number, got ${describe(value)}`)
     return undefined
   }
@@ -162,7 +163,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
         issue(path, `max attempts must be an integer from 1 to 10, got ${value}`)
         return base
       }
-      return new Retry.RetryPolicy({ ...base, maxAttempts: value })
+      return new Retry.RetryPolicy({ ...base, maxAttempts: value }, true)
     }
     const raw = optMapping(value, path)
     if (raw === undefined) return base
@@ -199,7 +200,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       if (typeof j === "boolean") jitter = j
       else issue([...path, "jitter"], `must be true or false, got ${describe(j)}`)
     }
-    return new Retry.RetryPolicy({ maxAttempts, backoff, baseDelayMs, maxDelayMs, jitter })
+    return new Retry.RetryPolicy({ maxAttempts, backoff, baseDelayMs, maxDelayMs, jitter }, true)
   }
 
   for (const key of Object.keys(root)) {
@@ -287,10 +288,12 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       } else method = methodRaw.trim()
       const protocol = optString(task["protocol"], [...path, "protocol"])
       let params: JsonObject = {}
+      let paramsKey: "params" | "parameters" = "params"
       if (task["params"] !== undefined && task["params"] !== null) {
         params = optMapping(task["params"], [...path, "params"]) ?? {}
         if (task["parameters"] !== undefined) warn([...path, "parameters"], "both 'params' and 'parameters' given; 'params' wins")
       } else if (task["parameters"] !== undefined && task["parameters"] !== null) {
+        paramsKey = "parameters"
         params = optMapping(task["parameters"], [...path, "parameters"]) ?? {}
       }
       const deps: Array<{ ref: string; path: Path }> = []
@@ -312,6 +315,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
         method,
         protocol: protocol ?? Protocol.protocolOf(method),
         params,
+        paramsKey,
         dependencies: deps,
         priority: optPriority(task["priority"], [...path, "priority"]) ?? workflowPriority,
         timeoutMs: optSeconds(task["timeout"], [...path, "timeout"]),
@@ -367,7 +371,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       const id = resolveRef(dep.ref, dep.path, "dependency")
       if (id !== undefined) addDep(id)
     }
-    const paramsKey = "params"
+    const paramsKey = task.paramsKey
     for (const { path: refPath, refs } of refPathsOf(task.params, [...path, paramsKey])) {
       for (const ref of refs) {
         const id = resolveRef(ref.task, refPath, `reference ${ref.text}:`)
@@ -407,7 +411,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
         ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
         retry: task.retry,
         metadata: task.metadata
-      })
+      }, true)
     )
   }
 
@@ -446,7 +450,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     onFailure,
     outputs,
     priority: workflowPriority
-  })
+  }, true)
   return { workflow, issues, warnings }
 }
 

@@ -22,10 +22,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
@@ -33,6 +32,7 @@ import type { EngineConfig } from "../EngineConfig.js"
 import type { Journal } from "../Journal.js"
 import type { Scheduler } from "../Scheduler.js"
 import { Heap } from "./heap.js"
+import type { Mailbox } from "./mailbox.js"
 
 /** What the coordinator needs. */
 export interface Services {
@@ -75,6 +75,28 @@ type Stop =
   | { readonly _tag: "cancelled"; readonly reason: string }
   | { readonly _tag: "timed_out"; readonly timeoutMs: number }
 
+const decoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+/** The params decoder of a method, built once per method spec. */
+const decoderOf = (schema: Schema.Schema.AnyNoContext) => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { errors: "all" })
+    decoders.set(schema, decoder)
+  }
+  return decoder
+}
+
+/** A result as it will read back from the journal: JSON-normalized, and its size in bytes. */
+const normalizeResult = (raw: unknown): { readonly value: Json.Json; readonly bytes: number } => {
+  if (raw === undefined || raw === null) return { value: null, bytes: 4 }
+  if (typeof raw === "number") return Number.isFinite(raw) ? { value: raw, bytes: 24 } : { value: null, bytes: 4 }
+  if (typeof raw === "boolean") return { value: raw, bytes: 5 }
+  if (typeof raw === "string") return { value: raw, bytes: raw.length * 3 + 2 }
+  const text = JSON.stringify(raw) ?? "null"
+  return { value: JSON.parse(text) as Json.Json, bytes: Buffer.byteLength(text) }
+}
+
 const encodeError = (error: TaskError.TaskFailure): Json.Json => TaskError.encode(error) as unknown as Json.Json
 
 const errorMessage = (error: unknown): string =>
@@ -83,7 +105,7 @@ const errorMessage = (error: unknown): string =>
     : String(error)
 
 /** Runs one run to its end (or until interrupted). */
-export const run = (services: Services, start: Start, mailbox: Queue.Queue<Message>): Effect.Effect<Outcome> =>
+export const run = (services: Services, start: Start, mailbox: Mailbox<Message>): Effect.Effect<Outcome> =>
   Effect.scoped(Effect.gen(function*() {
     const { config, journal, registry, scheduler } = services
     const { runId, workflow } = start
@@ -103,7 +125,8 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
     let unfinished = tasks.length
     let inFlight = 0
     let stop: Stop | undefined
-    const fibers = yield* FiberSet.make<void>()
+    // Attempt fibers are children of this fiber: they cannot outlive it.
+    const fibers = new Map<string, Fiber.RuntimeFiber<void>>()
     const idempotencyPrefix = `${runId}/`
 
     for (const task of tasks) status.set(task.id, "pending")
@@ -132,7 +155,8 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
       return task === undefined ? undefined : results.get(task.id)
     }
 
-    yield* journal.append([{ _tag: "RunStarted", runId, seq: seq++, at: yield* Clock.currentTimeMillis, resumed: start.resumed }])
+    // Not awaited: a crash before it is durable leaves the run pending, which resumes the same way.
+    yield* journal.appendLater([{ _tag: "RunStarted", runId, seq: seq++, at: yield* Clock.currentTimeMillis, resumed: start.resumed }])
 
     // ---- one task ------------------------------------------------------------------------------------------------
     const executeOnce = (task: Workflow.TaskSpec, attempt: number) =>
@@ -156,7 +180,7 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
             })
           )
         }
-        const decoded = Schema.decodeUnknownEither(target.method.params, { errors: "all" })(resolved.right)
+        const decoded = decoderOf(target.method.params)(resolved.right)
         if (Either.isLeft(decoded)) {
           return Effect.fail(
             new TaskError.InvalidParams({
@@ -196,23 +220,24 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
                 })
             })
           )
-          const text = JSON.stringify(raw ?? null) ?? "null"
-          if (text.length > config.maxPayloadBytes) {
+          const normalized = normalizeResult(raw)
+          if (normalized.bytes > config.maxPayloadBytes) {
             return yield* new TaskError.PayloadTooLarge({
               taskId: task.id,
-              bytes: text.length,
+              bytes: normalized.bytes,
               limit: config.maxPayloadBytes,
-              message: `result of '${task.id}' is ${text.length} bytes; the limit is ${config.maxPayloadBytes}`
+              message: `result of '${task.id}' is ${normalized.bytes} bytes; the limit is ${config.maxPayloadBytes}`
             })
           }
-          return { result: JSON.parse(text) as Json.Json, provider: target.provider.id }
+          return { result: normalized.value, provider: target.provider.id }
         })
       })
 
-    const attempts = (task: Workflow.TaskSpec): Effect.Effect<Message> =>
+    const attempts = (task: Workflow.TaskSpec): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const schedule = Retry.toSchedule(task.retry)
-        let scheduleState = schedule.initial
+        // Built on the first failure only: most attempts succeed.
+        let schedule: ReturnType<typeof Retry.toSchedule> | undefined
+        let scheduleState: unknown
         let attempt = interruptedAttempt.has(task.id)
           ? Math.max(1, lastAttempt.get(task.id) ?? 1)
           : (lastAttempt.get(task.id) ?? 0) + 1
@@ -223,20 +248,18 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
           if (Exit.isSuccess(exit)) {
             const at = yield* Clock.currentTimeMillis
             const { provider, result } = exit.value
-            return yield* Effect.as(
-              journal.append([{
-                _tag: "TaskCompleted",
-                runId,
-                seq: seq++,
-                at,
-                taskId: task.id,
-                attempt,
-                result,
-                durationMs: at - startedAt,
-                provider
-              }]),
-              { _tag: "Completed", taskId: task.id, result } as const
-            )
+            // The coordinator hears of it only once it is durable.
+            return yield* journal.appendLater([{
+              _tag: "TaskCompleted",
+              runId,
+              seq: seq++,
+              at,
+              taskId: task.id,
+              attempt,
+              result,
+              durationMs: at - startedAt,
+              provider
+            }], () => mailbox.offer({ _tag: "Completed", taskId: task.id, result }))
           }
           if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
           const failure = Cause.failureOption(exit.cause)
@@ -245,6 +268,10 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
             : new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(exit.cause) })
           if (error.retryable && attempt - first + 1 < task.retry.maxAttempts) {
             const now = yield* Clock.currentTimeMillis
+            if (schedule === undefined) {
+              schedule = Retry.toSchedule(task.retry)
+              scheduleState = schedule.initial
+            }
             const [nextState, , decision] = yield* schedule.step(now, error, scheduleState)
             scheduleState = nextState
             if (ScheduleDecision.isContinue(decision)) {
@@ -265,26 +292,30 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
             }
           }
           const at = yield* Clock.currentTimeMillis
-          return yield* Effect.as(
-            journal.append([{
-              _tag: "TaskFailed",
-              runId,
-              seq: seq++,
-              at,
-              taskId: task.id,
-              attempt,
-              error: encodeError(error)
-            }]),
-            { _tag: "Failed", taskId: task.id, error } as const
-          )
+          return yield* journal.appendLater([{
+            _tag: "TaskFailed",
+            runId,
+            seq: seq++,
+            at,
+            taskId: task.id,
+            attempt,
+            error: encodeError(error)
+          }], () => mailbox.offer({ _tag: "Failed", taskId: task.id, error }))
         }
       })
 
-    // The journal write and the hand-over to the mailbox happen together or not at all.
+    // A defect outside the attempt itself (a bug of ours) still ends the task, as a failure.
     const taskFiber = (task: Workflow.TaskSpec) =>
       scheduler.admit(task.priority, attempts(task)).pipe(
-        Effect.flatMap((message) => Queue.offer(mailbox, message)),
-        Effect.asVoid
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.sync(() =>
+            mailbox.offer({
+              _tag: "Failed",
+              taskId: task.id,
+              error: new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(cause) })
+            })
+          )
+        )
       )
 
     const startReady = Effect.gen(function*() {
@@ -292,7 +323,7 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
         const task = ready.pop()!
         inFlight++
         status.set(task.id, "running")
-        yield* FiberSet.run(fibers, taskFiber(task))
+        fibers.set(task.id, yield* Effect.fork(taskFiber(task)))
       }
     })
 
@@ -319,10 +350,10 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
       return events
     }
 
-    const onTaskEnd = (message: Message) =>
-      Effect.gen(function*() {
+    const onMessage = (message: Message, at: number, later: Array<Event.Event>): void => {
         switch (message._tag) {
           case "Completed": {
+            fibers.delete(message.taskId)
             inFlight--
             status.set(message.taskId, "completed")
             results.set(message.taskId, message.result)
@@ -336,16 +367,14 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
             return
           }
           case "Failed": {
+            fibers.delete(message.taskId)
             inFlight--
             status.set(message.taskId, "failed")
             unfinished--
             failures.push({ taskId: message.taskId, message: message.error.message, code: message.error.code })
             if (workflow.onFailure === "fail_fast") {
               stop ??= { _tag: "failed", taskId: message.taskId, error: message.error }
-            } else {
-              const skipped = skipDependents(message.taskId, yield* Clock.currentTimeMillis)
-              if (skipped.length > 0) yield* journal.appendLater(skipped)
-            }
+            } else later.push(...skipDependents(message.taskId, at))
             return
           }
           case "Cancel":
@@ -355,7 +384,7 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
             stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
             return
         }
-      })
+      }
 
     // ---- restore and start -------------------------------------------------------------------------------------
     const restoredSkips: Array<Event.Event> = []
@@ -386,12 +415,18 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
     if (workflow.timeoutMs !== undefined) {
       const elapsed = start.startedAt === undefined ? 0 : now0 - start.startedAt
       const remaining = Math.max(0, workflow.timeoutMs - elapsed)
-      yield* Effect.forkScoped(Effect.zipRight(Effect.sleep(Duration.millis(remaining)), Queue.offer(mailbox, { _tag: "Deadline" })))
+      yield* Effect.forkScoped(
+        Effect.zipRight(Effect.sleep(Duration.millis(remaining)), Effect.sync(() => mailbox.offer({ _tag: "Deadline" })))
+      )
     }
 
     yield* startReady
     while (stop === undefined && unfinished > 0) {
-      yield* onTaskEnd(yield* Queue.take(mailbox))
+      const messages = yield* mailbox.takeAll
+      const at = yield* Clock.currentTimeMillis
+      const later: Array<Event.Event> = []
+      for (const message of messages) onMessage(message, at, later)
+      if (later.length > 0) yield* journal.appendLater(later)
       yield* startReady
     }
 
@@ -399,11 +434,13 @@ export const run = (services: Services, start: Start, mailbox: Queue.Queue<Messa
     const final: Array<Event.Event> = []
     let outcome: Outcome
     if (stop !== undefined) {
-      yield* FiberSet.clear(fibers)
-      for (const message of yield* Queue.takeAll(mailbox)) {
-        if (message._tag === "Completed" || message._tag === "Failed") yield* onTaskEnd(message)
-      }
+      yield* Fiber.interruptAll(fibers.values())
+      // Attempts that ended before the interruption: wait until what they journaled is committed, then count them.
+      yield* journal.flush
       const at = yield* Clock.currentTimeMillis
+      for (const message of mailbox.drain()) {
+        if (message._tag === "Completed" || message._tag === "Failed") onMessage(message, at, final)
+      }
       for (const task of tasks) {
         const s = status.get(task.id)
         if (s === "pending" || s === "running") {
