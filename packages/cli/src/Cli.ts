@@ -1,0 +1,294 @@
+/**
+ * The `gleitzeit` commands. Each command that needs the engine gets the embedded runtime built from the
+ * configuration (`gleitzeit.yaml`, `--config`, `GLEITZEIT_*`).
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
+import { ProviderRegistry } from "@gleitzeit/providers"
+import { Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import * as CliConfig from "./CliConfig.js"
+import * as ExitCode from "./ExitCode.js"
+import * as Printer from "./Printer.js"
+import * as Templates from "./Templates.js"
+
+const configOption = Options.file("config").pipe(
+  Options.withDescription("configuration file (default: ./gleitzeit.yaml when present)"),
+  Options.optional
+)
+
+/** The root command: global options only. */
+export const root = Command.make("gleitzeit", { config: configOption })
+
+const fail = (code: number, message?: string) =>
+  Effect.zipRight(message === undefined ? Effect.void : Console.error(message), Effect.fail(new ExitCode.Exit({ code })))
+
+const settings = Effect.flatMap(root, ({ config }) => CliConfig.load(Option.getOrUndefined(config))).pipe(
+  Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: ${error.message}`))
+)
+
+const embeddedLayer = (s: CliConfig.Settings) =>
+  Embedded.layer({
+    filename: s.database,
+    synchronous: s.synchronous,
+    concurrency: s.concurrency,
+    maxPayloadBytes: s.maxPayloadBytes,
+    http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes }
+  })
+
+/** Runs `effect` with the embedded runtime of the configuration. */
+const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(settings, (s) => Effect.provide(effect, embeddedLayer(s)))
+
+/** Runs `effect` with the providers only (no journal). */
+const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(settings, (s) =>
+    Effect.provide(
+      effect,
+      Embedded.layerProviders({
+        http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes }
+      })
+    ))
+
+const readWorkflow = (file: string, catalog: Protocol.Catalog, quiet: boolean) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: String }).pipe(
+      Effect.catchAll((message) => fail(ExitCode.InvalidInput, `cannot read ${file}: ${message}`))
+    )
+    const loaded = yield* WorkflowLoader.load(text, { file, catalog }).pipe(
+      Effect.catchTags({
+        WorkflowParseError: (error) => fail(ExitCode.InvalidInput, `✘ ${error.message}`),
+        WorkflowValidationError: (error) => fail(ExitCode.InvalidInput, `✘ ${error.message}`)
+      })
+    )
+    if (!quiet) {
+      for (const warning of loaded.warnings) yield* Console.error(`warning: ${warning.render(file)}`)
+    }
+    return loaded.workflow
+  })
+
+const runNotFound = (error: WorkflowError.RunNotFound | WorkflowError.InvalidRunState) =>
+  fail(ExitCode.NotFound, `✘ ${error.message}`)
+
+/** Prints a run's events as they happen until it ends, and returns its outcome; Ctrl-C cancels the run. */
+const follow = (runId: string, afterSeq: number, names: Printer.TaskNames, quiet: boolean) =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const printer = yield* RunLog.events(runId, { afterSeq, follow: true }).pipe(
+      Stream.runForEach((event) => {
+        const line = quiet ? undefined : Printer.renderEvent(event, names)
+        return line === undefined ? Effect.void : Console.log(line)
+      }),
+      Effect.forkScoped
+    )
+    const outcome = yield* engine.wait(runId).pipe(
+      Effect.onInterrupt(() =>
+        engine.cancel(runId, "interrupted (Ctrl-C)").pipe(
+          Effect.zipRight(Console.error(`■ run ${runId} cancelled (Ctrl-C)`)),
+          Effect.ignore
+        )
+      ),
+      Effect.orDie
+    )
+    yield* Fiber.join(printer)
+    return outcome
+  }))
+
+const summary = (runId: string) =>
+  Effect.gen(function*() {
+    const journal = yield* Journal.Journal
+    const run = Option.getOrThrow(yield* journal.run(runId))
+    const tasks = yield* journal.tasks(runId)
+    return {
+      runId,
+      workflow: run.name,
+      status: run.status,
+      outputs: run.outputs ?? null,
+      error: run.error ?? null,
+      startedAt: run.startedAt ?? null,
+      finishedAt: run.finishedAt ?? null,
+      tasks: tasks.map((t) => ({
+        id: t.taskId,
+        name: t.name,
+        method: t.method,
+        status: t.status,
+        attempts: t.attempts,
+        result: t.result ?? null,
+        error: t.error ?? null
+      }))
+    }
+  })
+
+const finish = (outcome: Engine.Outcome, json: boolean) =>
+  Effect.gen(function*() {
+    if (json) yield* Console.log(JSON.stringify(yield* summary(outcome.runId), null, 2))
+    if (outcome.status !== "completed") return yield* Effect.fail(new ExitCode.Exit({ code: ExitCode.RunNotCompleted }))
+  })
+
+const jsonOption = Options.boolean("json").pipe(Options.withDescription("print a JSON summary instead of progress"))
+
+const run = Command.make(
+  "run",
+  { file: Args.file({ name: "file", exists: "yes" }), json: jsonOption },
+  ({ file, json }) =>
+    withRuntime(Effect.gen(function*() {
+      const registry = yield* ProviderRegistry.ProviderRegistry
+      const workflow = yield* readWorkflow(file, registry.catalog(), json)
+      const engine = yield* Engine.Engine
+      const runId = yield* engine.submit(workflow)
+      const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
+      yield* finish(outcome, json)
+    }))
+).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))
+
+const validate = Command.make(
+  "validate",
+  { file: Args.file({ name: "file", exists: "yes" }) },
+  ({ file }) =>
+    withProviders(Effect.gen(function*() {
+      const registry = yield* ProviderRegistry.ProviderRegistry
+      const workflow: Workflow.Workflow = yield* readWorkflow(file, registry.catalog(), false)
+      yield* Console.log(
+        `✔ ${file} is valid: ${workflow.name}, ${workflow.tasks.length} task${workflow.tasks.length === 1 ? "" : "s"}`
+      )
+    }))
+).pipe(Command.withDescription("Check a workflow file and report every problem with its line and column"))
+
+const runArg = Args.text({ name: "run" }).pipe(Args.withDescription("run id"))
+
+const status = Command.make(
+  "status",
+  { run: runArg.pipe(Args.optional), json: Options.boolean("json") },
+  ({ json, run }) =>
+    withRuntime(Effect.gen(function*() {
+      const journal = yield* Journal.Journal
+      const runId = Option.isSome(run)
+        ? run.value
+        : (yield* journal.runs({ limit: 1 }))[0]?.id
+      if (runId === undefined) return yield* fail(ExitCode.NotFound, "no runs yet")
+      const record = yield* journal.run(runId)
+      if (Option.isNone(record)) return yield* fail(ExitCode.NotFound, `✘ no run '${runId}' in the journal`)
+      if (json) return yield* Console.log(JSON.stringify(yield* summary(runId), null, 2))
+      yield* Console.log(Printer.renderStatus(record.value, yield* journal.tasks(runId)))
+    }))
+).pipe(Command.withDescription("Show a run (default: the latest) and its tasks"))
+
+const list = Command.make(
+  "list",
+  {
+    status: Options.choice("status", ["pending", "running", "completed", "failed", "cancelled", "timed_out"]).pipe(
+      Options.optional
+    ),
+    limit: Options.integer("limit").pipe(Options.withDefault(20)),
+    json: Options.boolean("json")
+  },
+  ({ json, limit, status }) =>
+    withRuntime(Effect.gen(function*() {
+      const journal = yield* Journal.Journal
+      const runs = yield* journal.runs({ status: Option.getOrUndefined(status), limit })
+      yield* Console.log(json ? JSON.stringify(runs, null, 2) : Printer.renderRuns(runs))
+    }))
+).pipe(Command.withDescription("List recent runs"))
+
+const logs = Command.make(
+  "logs",
+  { run: runArg, follow: Options.boolean("follow").pipe(Options.withAlias("f")) },
+  ({ follow: keepFollowing, run: runId }) =>
+    withRuntime(Effect.gen(function*() {
+      const journal = yield* Journal.Journal
+      const names = yield* journal.workflow(runId).pipe(Effect.map(Option.map(Printer.namesOf)))
+      if (Option.isNone(names)) return yield* fail(ExitCode.NotFound, `✘ no run '${runId}' in the journal`)
+      yield* RunLog.events(runId, { follow: keepFollowing }).pipe(
+        Stream.runForEach((event) => {
+          const line = Printer.renderEvent(event, names.value)
+          return line === undefined ? Effect.void : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
+        })
+      )
+    }))
+).pipe(Command.withDescription("Print a run's events; --follow keeps printing until it ends"))
+
+const resume = Command.make(
+  "resume",
+  { run: runArg.pipe(Args.optional), all: Options.boolean("all"), json: jsonOption },
+  ({ all, json, run: runOpt }) =>
+    withRuntime(Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const journal = yield* Journal.Journal
+      if (all) {
+        const resumed = yield* engine.recover
+        yield* Console.log(resumed.length === 0 ? "nothing to resume" : `resumed ${resumed.join(", ")}`)
+        const outcomes = yield* Effect.forEach(resumed, (id) => Effect.orDie(engine.wait(id)))
+        for (const o of outcomes) yield* Console.log(`${o.runId}: ${o.status}`)
+        if (outcomes.some((o) => o.status !== "completed")) {
+          return yield* Effect.fail(new ExitCode.Exit({ code: ExitCode.RunNotCompleted }))
+        }
+        return
+      }
+      if (Option.isNone(runOpt)) return yield* fail(ExitCode.InvalidInput, "give a run id, or --all")
+      const runId = runOpt.value
+      const afterSeq = yield* journal.lastSeq(runId)
+      yield* engine.resume(runId).pipe(Effect.catchTags({ RunNotFound: runNotFound, InvalidRunState: runNotFound }))
+      const workflow = Option.getOrThrow(yield* journal.workflow(runId))
+      const outcome = yield* follow(runId, afterSeq, Printer.namesOf(workflow), json)
+      yield* finish(outcome, json)
+    }))
+).pipe(Command.withDescription("Resume an unfinished run (e.g. after a crash); completed tasks are not run again"))
+
+const cancel = Command.make(
+  "cancel",
+  { run: runArg },
+  ({ run: runId }) =>
+    withRuntime(Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const outcome = yield* engine.cancel(runId).pipe(
+        Effect.catchTags({ RunNotFound: runNotFound, InvalidRunState: runNotFound })
+      )
+      yield* Console.log(`■ run ${runId} ${outcome.status}`)
+    }))
+).pipe(Command.withDescription("Cancel an unfinished run"))
+
+const providers = Command.make(
+  "providers",
+  {},
+  () =>
+    withProviders(Effect.gen(function*() {
+      const registry = yield* ProviderRegistry.ProviderRegistry
+      const health = yield* registry.health
+      const rows = registry.providers().flatMap((p) =>
+        p.spec.methods.map((m) => [
+          p.id,
+          m.name + (m.aliases === undefined || m.aliases.length === 0 ? "" : ` (= ${m.aliases.join(", ")})`),
+          health.find((h) => h.id === p.id)?.health.status ?? "-",
+          m.description
+        ])
+      )
+      yield* Console.log(Printer.table(["PROVIDER", "METHOD", "HEALTH", "DESCRIPTION"], rows))
+    }))
+).pipe(Command.withDescription("List providers, their methods and health"))
+
+const init = Command.make(
+  "init",
+  {
+    name: Args.text({ name: "name" }),
+    type: Options.choice("type", Templates.kinds).pipe(Options.withDefault("basic" as const))
+  },
+  ({ name, type }) =>
+    Effect.gen(function*() {
+      if (!/^[\w.-]+$/.test(name)) return yield* fail(ExitCode.InvalidInput, `✘ '${name}' is not a valid file name`)
+      const file = `${name}.yaml`
+      if (existsSync(file)) return yield* fail(ExitCode.InvalidInput, `✘ ${file} already exists`)
+      yield* Effect.sync(() => writeFileSync(file, Templates.render(name, type)))
+      yield* Console.log(`✔ wrote ${file}; run it with: gleitzeit run ${file}`)
+    })
+).pipe(Command.withDescription("Write a starter workflow NAME.yaml"))
+
+/** The whole command tree. */
+export const command = root.pipe(
+  Command.withSubcommands([run, validate, status, list, logs, resume, cancel, providers, init])
+)

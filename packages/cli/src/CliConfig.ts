@@ -1,0 +1,71 @@
+/**
+ * The CLI's configuration: `gleitzeit.yaml` in the working directory (or `--config FILE`), overridden by
+ * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_HTTP_TIMEOUT`).
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import { existsSync, readFileSync } from "node:fs"
+import { parse } from "yaml"
+
+/** The settings the CLI needs. */
+export interface Settings {
+  /** The SQLite journal file. */
+  readonly database: string
+  /** Task attempts running at once. */
+  readonly concurrency: number
+  /** SQLite durability: `normal` survives process crashes, `full` also power loss. */
+  readonly synchronous: "normal" | "full"
+  /** Largest task result in bytes. */
+  readonly maxPayloadBytes: number
+  /** The HTTP provider. */
+  readonly http: { readonly timeoutSeconds: number; readonly maxResponseBytes: number }
+}
+
+/** The configuration descriptor, with defaults and descriptions. */
+export const settings: Config.Config<Settings> = Config.all({
+  database: Config.string("database").pipe(
+    Config.withDefault(".gleitzeit/gleitzeit.db"),
+    Config.withDescription("SQLite journal file")
+  ),
+  concurrency: Config.integer("concurrency").pipe(
+    Config.withDefault(64),
+    Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
+    Config.withDescription("task attempts running at once")
+  ),
+  synchronous: Config.literal("normal", "full")("synchronous").pipe(
+    Config.withDefault("normal" as const),
+    Config.withDescription("SQLite durability")
+  ),
+  maxPayloadBytes: Config.integer("max_payload_bytes").pipe(
+    Config.withDefault(16 * 1024 * 1024),
+    Config.withDescription("largest task result in bytes")
+  ),
+  http: Config.all({
+    timeoutSeconds: Config.number("timeout").pipe(Config.withDefault(30)),
+    maxResponseBytes: Config.integer("max_response_bytes").pipe(Config.withDefault(10 * 1024 * 1024))
+  }).pipe(Config.nested("http"))
+})
+
+/** A configuration file that cannot be read or parsed. */
+export class ConfigFileError extends Error {
+  readonly _tag = "ConfigFileError"
+}
+
+/** Reads the settings: the given file (or `gleitzeit.yaml` when present), then the environment over it. */
+export const load = (file: string | undefined): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> =>
+  Effect.suspend((): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> => {
+    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
+    let document: unknown = {}
+    if (path !== undefined) {
+      try {
+        document = parse(readFileSync(path, "utf8")) ?? {}
+      } catch (cause) {
+        return Effect.fail(new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`))
+      }
+    }
+    const fromFile = ConfigProvider.fromJson(document)
+    const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
+    return Effect.withConfigProvider(settings, ConfigProvider.orElse(fromEnv, () => fromFile))
+  })

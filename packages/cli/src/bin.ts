@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * The `gleitzeit` executable: the composition root of the CLI.
+ */
+import { Command, ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Cli from "./Cli.js"
+import * as ExitCode from "./ExitCode.js"
+
+const main = Command.run(Cli.command, { name: "gleitzeit", version: "0.1.0" })
+
+const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit)) return ExitCode.Ok
+  if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error instanceof ExitCode.Exit) return error.code
+    if (ValidationError.isValidationError(error)) return ExitCode.InvalidInput
+  }
+  process.stderr.write(`internal error:\n${Cause.pretty(exit.cause)}\n`)
+  return ExitCode.Internal
+}
+
+main(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  Logger.withMinimumLogLevel(LogLevel.Warning),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(exitCodeOf(exit))
+  })
+)

@@ -1,0 +1,5 @@
+export * as Cli from "./Cli.js"
+export * as CliConfig from "./CliConfig.js"
+export * as ExitCode from "./ExitCode.js"
+export * as Printer from "./Printer.js"
+export * as Templates from "./Templates.js"
