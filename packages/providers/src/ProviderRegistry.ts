@@ -83,7 +83,9 @@ export const make = Effect.sync(() => {
       return catalog
     },
     providers: () => [...providers.values()],
-    health: Effect.forEach([...providers.values()], (p) => Effect.map(p.health, (health) => ({ id: p.id, health })))
+    health: Effect.suspend(() =>
+      Effect.forEach([...providers.values()], (p) => Effect.map(p.health, (health) => ({ id: p.id, health })))
+    )
   })
 })
 

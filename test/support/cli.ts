@@ -1,0 +1,88 @@
+/**
+ * Runs the built `gleitzeit` binary as a real child process.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+/** The built CLI entry point. */
+export const bin = resolve(import.meta.dirname, "../../packages/cli/dist/gleitzeit.mjs")
+
+/** Fails with a clear message when the CLI was not built (npm test builds it first). */
+export const requireBuilt = (): void => {
+  if (!existsSync(bin)) throw new Error(`the CLI is not built (${bin} missing): run 'npm run build' or 'npm test'`)
+}
+
+/** A scratch directory with its own journal. */
+export const workspace = () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleitzeit-e2e-"))
+  return { dir, db: join(dir, "journal.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** The result of a finished CLI process. */
+export interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A running CLI process. */
+export interface Running {
+  readonly child: ChildProcess
+  /** Everything printed on stdout so far. */
+  readonly stdout: () => string
+  /** Resolves with the first stdout line matching `pattern`. */
+  readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>
+  /** Resolves when the process exits. */
+  readonly done: Promise<Finished>
+}
+
+/** Starts `gleitzeit ARGS` in `cwd` with the journal at `db`. */
+export const start = (args: ReadonlyArray<string>, options: { cwd: string; db: string }): Running => {
+  requireBuilt()
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, GLEITZEIT_DATABASE: options.db },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  let err = ""
+  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = []
+  const check = () => {
+    for (const w of [...waiters]) {
+      const match = out.match(w.pattern)
+      if (match) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(match)
+      }
+    }
+  }
+  child.stdout!.on("data", (chunk: Buffer) => {
+    out += chunk.toString()
+    check()
+  })
+  child.stderr!.on("data", (chunk: Buffer) => {
+    err += chunk.toString()
+  })
+  const done = new Promise<Finished>((resolveDone) => {
+    child.on("close", (code, signal) => resolveDone({ code, signal, stdout: out, stderr: err }))
+  })
+  return {
+    child,
+    stdout: () => out,
+    waitFor: (pattern) =>
+      new Promise((resolveMatch, reject) => {
+        const match = out.match(pattern)
+        if (match) return resolveMatch(match)
+        waiters.push({ pattern, resolve: resolveMatch })
+        void done.then((f) => reject(new Error(`process exited (${f.code}) before printing ${pattern}:\n${f.stdout}\n${f.stderr}`)))
+      }),
+    done
+  }
+}
+
+/** Runs `gleitzeit ARGS` to the end. */
+export const run = (args: ReadonlyArray<string>, options: { cwd: string; db: string }): Promise<Finished> =>
+  start(args, options).done
