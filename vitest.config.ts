@@ -17,6 +17,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    reporters: ["default"]
+    reporters: ["default", "./test/support/summaryReporter.ts"]
   }
 })
