@@ -137,6 +137,25 @@ tasks:
   })
 })
 
+describe("batch workflows", () => {
+  it("type: batch runs one task per matching file and reports each file's outcome", async () => {
+    const { mkdirSync } = await import("node:fs")
+    mkdirSync(join(ws.dir, "docs", "deep"), { recursive: true })
+    for (const f of ["a.txt", "deep/b.txt", "skip.md"]) writeFileSync(join(ws.dir, "docs", f), f)
+    const file = write(
+      "batch.yaml",
+      "name: files\ntype: batch\nbatch: { directory: docs, pattern: '**/*.txt' }\ntemplate: { method: mcp/tool.concat, strings: [seen] }\n"
+    )
+    const result = await Cli.run(["run", file, "--json"], opts())
+    assert.strictEqual(result.code, 0, result.stderr)
+    const summary = JSON.parse(result.stdout) as { tasks: Array<{ name: string; status: string }> }
+    assert.deepStrictEqual(summary.tasks.map((t) => [t.name.slice(ws.dir.length), t.status]), [
+      ["/docs/a.txt", "completed"],
+      ["/docs/deep/b.txt", "completed"]
+    ])
+  })
+})
+
 describe("gleitzeit status/list/logs/init/providers", () => {
   it("status of an unknown run exits 3", async () => {
     const result = await Cli.run(["status", "nope"], opts())

@@ -5,7 +5,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
 import { ProviderRegistry } from "@gleitzeit/providers"
-import { Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
+import { BatchFiles, Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -61,7 +61,7 @@ const readWorkflow = (file: string, catalog: Protocol.Catalog, quiet: boolean) =
     const text = yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: String }).pipe(
       Effect.catchAll((message) => fail(ExitCode.InvalidInput, `cannot read ${file}: ${message}`))
     )
-    const loaded = yield* WorkflowLoader.load(text, { file, catalog }).pipe(
+    const loaded = yield* WorkflowLoader.load(text, { file, catalog, listFiles: BatchFiles.lister(file) }).pipe(
       Effect.catchTags({
         WorkflowParseError: (error) => fail(ExitCode.InvalidInput, `✘ ${error.message}`),
         WorkflowValidationError: (error) => fail(ExitCode.InvalidInput, `✘ ${error.message}`)

@@ -4,7 +4,9 @@
  */
 import * as Effect from "effect/Effect"
 import { isNode, LineCounter, parseDocument } from "yaml"
+import * as Batch from "./Batch.js"
 import * as ErrorCode from "./ErrorCode.js"
+import type { JsonObject } from "./Json.js"
 import * as Normalize from "./internal/normalize.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Retry from "./Retry.js"
@@ -21,6 +23,11 @@ export interface Options {
   readonly defaultRetry?: Retry.RetryPolicy
   /** Largest accepted text, in bytes (default 10 MiB). */
   readonly maxBytes?: number
+  /**
+   * Lists the files of a batch workflow (`type: batch`): paths matching `pattern` under `directory`, relative to
+   * the workflow file. Without it, batch workflows cannot be loaded.
+   */
+  readonly listFiles?: (directory: string, pattern: string) => Effect.Effect<ReadonlyArray<string>, string>
 }
 
 /** A loaded workflow and the warnings found on the way (unknown keys, ignored fields). */
@@ -99,6 +106,25 @@ const toIssue = (finding: Normalize.Finding, parsed: Parsed | undefined): Issue 
   })
 }
 
+const expandBatch = (value: unknown, options: Options): Effect.Effect<unknown, WorkflowValidationError> => {
+  const spec = Batch.specOf(value)
+  if (spec === undefined) return Effect.succeed(value)
+  const file = options.file ?? "<input>"
+  const failed = (message: string) =>
+    Effect.fail(
+      WorkflowValidationError.fromIssues(file, [new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })])
+    )
+  if (options.listFiles === undefined) return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
+  return options.listFiles(spec.directory, spec.pattern).pipe(
+    Effect.catchAll((message) => failed(`cannot list ${spec.directory}/${spec.pattern}: ${message}`)),
+    Effect.flatMap((files) =>
+      files.length === 0
+        ? failed(`no file matches '${spec.pattern}' in '${spec.directory}'`)
+        : Effect.succeed(Batch.expand(value as JsonObject, files))
+    )
+  )
+}
+
 const build = (
   value: unknown,
   parsed: Parsed | undefined,
@@ -124,13 +150,16 @@ export const load = (
   text: string,
   options: Options = {}
 ): Effect.Effect<Loaded, WorkflowParseError | WorkflowValidationError> =>
-  Effect.flatMap(parse(text, options), (parsed) => build(parsed.value, parsed, options))
+  Effect.flatMap(parse(text, options), (parsed) =>
+    Effect.flatMap(expandBatch(parsed.value, options), (value) =>
+      build(value, value === parsed.value ? parsed : undefined, options)))
 
 /** Loads a workflow from a plain object in the workflow format (the TypeScript API). */
 export const fromObject = (
   value: unknown,
   options: Options = {}
-): Effect.Effect<Loaded, WorkflowValidationError> => build(value, undefined, options)
+): Effect.Effect<Loaded, WorkflowValidationError> =>
+  Effect.flatMap(expandBatch(value, options), (expanded) => build(expanded, undefined, options))
 
 /** True when an issue list contains a cycle. */
 export const hasCycle = (error: WorkflowValidationError): boolean =>

@@ -1,3 +1,4 @@
+export * as Batch from "./Batch.js"
 export * as Dag from "./Dag.js"
 export * as DemoToolsProtocol from "./DemoToolsProtocol.js"
 export * as ErrorCode from "./ErrorCode.js"

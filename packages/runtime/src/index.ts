@@ -1,4 +1,5 @@
 export * as Engine from "./Engine.js"
+export * as BatchFiles from "./BatchFiles.js"
 export * as Embedded from "./Embedded.js"
 export * as EngineConfig from "./EngineConfig.js"
 export * as EventBus from "./EventBus.js"
