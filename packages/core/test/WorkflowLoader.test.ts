@@ -171,14 +171,14 @@ describe("WorkflowLoader workflow keys", () => {
       assert.include(issueAt(error, "wait_for_completion").message, "must be true or false")
     }))
 
-  it.effect("asks for expansion of a batch workflow that has no tasks", () =>
+  it.effect("asks for a file listing to expand a batch workflow that has no tasks", () =>
     Effect.gen(function*() {
       const error = yield* invalid(yaml(
         "type: batch",
         "batch: { directory: ./docs, pattern: \"*.txt\" }",
         "template: { method: llm/chat }"
       ))
-      assert.include(issueAt(error, "tasks").message, "must be expanded")
+      assert.include(issueAt(error, "batch").message, "batch workflows need a file listing")
     }))
 
   it.effect("warns about unknown workflow keys instead of failing, pointing at them", () =>
