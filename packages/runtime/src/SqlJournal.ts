@@ -20,24 +20,16 @@ import * as sqliteSchema from "./internal/sqliteSchema.js"
 import { Journal } from "./Journal.js"
 
 interface Pending {
-  readonly runs: ReadonlyArray<Record<string, unknown>>
-  readonly tasks: ReadonlyArray<Record<string, unknown>>
+  /** The events as JSON text, one per event, in order (a RunSubmitted row also carries workflow and owner). */
+  readonly rows: ReadonlyArray<string>
+  /** The events to publish once committed. */
   readonly events: ReadonlyArray<Event.Event>
   readonly onCommitted: (() => void) | undefined
   readonly onFailed: ((cause: Cause.Cause<unknown>) => void) | undefined
 }
 
-const chunkRows = 500
-
-const eventRow = (event: Event.Event) => ({
-  run_id: event.runId,
-  seq: event.seq,
-  type: event._tag,
-  task_id: "taskId" in event ? event.taskId : null,
-  attempt: "attempt" in event ? event.attempt : null,
-  at: event.at,
-  data: JSON.stringify(event)
-})
+/** Batches larger than this (JSON bytes) are split over several statements in one transaction. */
+const maxStatementBytes = 32 * 1024 * 1024
 
 const parseJson = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
@@ -106,27 +98,26 @@ export const make = Effect.gen(function*() {
   const bus = yield* EventBus
   const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
 
-  const insertChunks = (table: string, rows: ReadonlyArray<Record<string, unknown>>) =>
-    Effect.forEach(
-      Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows)),
-      (chunk) => sql`INSERT INTO ${sql(table)} ${sql.insert(chunk as Array<Record<string, unknown>>)}`,
-      { discard: true }
-    )
-
   const writeBatch = (batch: ReadonlyArray<Pending>) => {
-    const runs: Array<Record<string, unknown>> = []
-    const tasks: Array<Record<string, unknown>> = []
-    const events: Array<Record<string, unknown>> = []
+    const statements: Array<string> = []
+    let current: Array<string> = []
+    let bytes = 0
     for (const pending of batch) {
-      for (const r of pending.runs) runs.push(r)
-      for (const t of pending.tasks) tasks.push(t)
-      for (const e of pending.events) events.push(eventRow(e))
+      for (const row of pending.rows) {
+        if (bytes + row.length > maxStatementBytes && current.length > 0) {
+          statements.push(`[${current.join(",")}]`)
+          current = []
+          bytes = 0
+        }
+        current.push(row)
+        bytes += row.length + 1
+      }
     }
-    const write = Effect.zipRight(
-      runs.length === 0 ? Effect.void : Effect.zipRight(insertChunks("runs", runs), insertChunks("tasks", tasks)),
-      insertChunks("events", events)
-    )
-    return runs.length === 0 && events.length <= chunkRows ? write : sql.withTransaction(write)
+    if (current.length > 0) statements.push(`[${current.join(",")}]`)
+    if (statements.length === 0) return Effect.void
+    // One statement is atomic on its own; several are made atomic together.
+    const write = Effect.forEach(statements, (json) => sql.unsafe(sqliteSchema.appendBatch, [json]), { discard: true })
+    return statements.length === 1 ? write : sql.withTransaction(write)
   }
 
   const writer = Effect.gen(function*() {
@@ -165,76 +156,57 @@ export const make = Effect.gen(function*() {
         queue.unsafeOffer({ ...pending, onCommitted, onFailed: undefined })
       })
 
-  const noRows: ReadonlyArray<Record<string, unknown>> = []
-  const orDie = <A>(effect: Effect.Effect<A, unknown>) => Effect.orDie(effect)
+  const rowsOf = (events: ReadonlyArray<Event.Event>): ReadonlyArray<string> => events.map((e) => JSON.stringify(e))
 
   return Journal.of({
     createRun: (run, submitted) =>
       Effect.suspend(() =>
         enqueue({
-          runs: [{
-            id: run.runId,
-            workflow_id: run.workflow.id,
-            name: run.workflow.name,
-            status: "pending",
-            // Every field of a Workflow is JSON-native, so its JSON text is its encoded form.
-            spec: JSON.stringify(run.workflow),
-            created_at: run.createdAt,
-            owner: run.owner,
-            task_count: run.workflow.tasks.length
-          }],
-          tasks: run.workflow.tasks.map((task, position) => ({
-            run_id: run.runId,
-            task_id: task.id,
-            position,
-            name: task.name,
-            method: task.method,
-            status: "pending",
-            attempts: 0
-          })),
+          // Every field of a Workflow is JSON-native, so its JSON text is its encoded form.
+          rows: [JSON.stringify({ ...submitted, workflow: run.workflow, owner: run.owner })],
           events: [submitted]
         }, true)
       ),
-    append: (events) => enqueue({ runs: noRows, tasks: noRows, events }, true),
-    appendLater: (events, onCommitted) => enqueue({ runs: noRows, tasks: noRows, events }, false, onCommitted),
-    flush: enqueue({ runs: noRows, tasks: noRows, events: [] }, true),
+    append: (events) => enqueue({ rows: rowsOf(events), events }, true),
+    appendLater: (events, onCommitted) => enqueue({ rows: rowsOf(events), events }, false, onCommitted),
+    flush: enqueue({ rows: [], events: [] }, true),
     run: (runId) =>
-      orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRun))
       ),
     workflow: (runId) =>
-      orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) =>
           Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(JSON.parse(row.spec as string)))
         )
       ),
     runs: (query) =>
-      orDie(
+      Effect.orDie(
         sql`SELECT * FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
           ORDER BY created_at DESC, id DESC LIMIT ${query.limit ?? 50} OFFSET ${query.offset ?? 0}`
       ).pipe(Effect.map((rows) => rows.map(toRun))),
     tasks: (runId) =>
-      orDie(sql`SELECT * FROM tasks WHERE run_id = ${runId} ORDER BY position`).pipe(
+      Effect.orDie(sql`SELECT * FROM tasks WHERE run_id = ${runId} ORDER BY position`).pipe(
         Effect.map((rows) => rows.map(toTask))
       ),
     attempts: (runId) =>
-      orDie(sql`SELECT * FROM attempts WHERE run_id = ${runId} ORDER BY task_id, attempt`).pipe(
+      Effect.orDie(sql`SELECT * FROM attempts WHERE run_id = ${runId} ORDER BY task_id, attempt`).pipe(
         Effect.map((rows) => rows.map(toAttempt))
       ),
     events: (runId, afterSeq = 0) =>
-      orDie(sql`SELECT data FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`).pipe(
+      Effect.orDie(sql`SELECT data FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`).pipe(
         Effect.map((rows) => rows.map((row) => JSON.parse(row.data as string) as Event.Event))
       ),
     lastSeq: (runId) =>
-      orDie(sql`SELECT MAX(seq) AS seq FROM events WHERE run_id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT MAX(seq) AS seq FROM events WHERE run_id = ${runId}`).pipe(
         Effect.map((rows) => Number(rows[0]?.seq ?? 0))
       ),
-    unfinished: orDie(
+    unfinished: Effect.orDie(
       sql`SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
     ).pipe(Effect.map((rows) => rows.map(toRun))),
-    setOwner: (runId, owner) => orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
+    setOwner: (runId, owner) => Effect.orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
     owner: (runId) =>
-      orDie(sql`SELECT owner FROM runs WHERE id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT owner FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.owner as string | null | undefined))
       )
   })

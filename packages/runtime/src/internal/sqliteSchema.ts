@@ -1,8 +1,15 @@
 /**
  * The journal's schema on SQLite. The `events` table is the append-only log; `runs`, `tasks` and `attempts` are
- * projections maintained by triggers, so appending a batch of events is one statement that updates everything
- * atomically per event.
+ * projections maintained by triggers, so appending a batch of events is one statement (`appendBatch`) that
+ * updates everything atomically. A `RunSubmitted` event carries the workflow and owner in its row; its trigger
+ * creates the run and its tasks, then strips them from the stored event.
  */
+
+/** Appends a batch: the parameter is a JSON array of events (in order). */
+export const appendBatch = `INSERT INTO events (run_id, seq, type, task_id, attempt, at, data)
+  SELECT value ->> '$.runId', value ->> '$.seq', value ->> '$._tag', value ->> '$.taskId', value ->> '$.attempt',
+    value ->> '$.at', value
+  FROM json_each(?)`
 
 /** Statements of the first migration, in order. */
 export const init: ReadonlyArray<string> = [
@@ -60,6 +67,15 @@ export const init: ReadonlyArray<string> = [
     data TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
   ) WITHOUT ROWID`,
+  `CREATE TRIGGER events_run_submitted AFTER INSERT ON events WHEN NEW.type = 'RunSubmitted' BEGIN
+    INSERT INTO runs (id, workflow_id, name, status, spec, created_at, owner, task_count)
+      VALUES (NEW.run_id, NEW.data ->> '$.workflowId', NEW.data ->> '$.name', 'pending', NEW.data -> '$.workflow',
+        NEW.at, NEW.data ->> '$.owner', NEW.data ->> '$.taskCount');
+    INSERT INTO tasks (run_id, task_id, position, name, method, status, attempts)
+      SELECT NEW.run_id, value ->> '$.id', key, value ->> '$.name', value ->> '$.method', 'pending', 0
+      FROM json_each(NEW.data, '$.workflow.tasks');
+    UPDATE events SET data = json_remove(data, '$.workflow', '$.owner') WHERE run_id = NEW.run_id AND seq = NEW.seq;
+  END`,
   `CREATE TRIGGER events_run_started AFTER INSERT ON events WHEN NEW.type = 'RunStarted' BEGIN
     UPDATE runs SET status = 'running', started_at = COALESCE(started_at, NEW.at), finished_at = NULL, error = NULL
       WHERE id = NEW.run_id;
