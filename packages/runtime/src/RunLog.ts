@@ -2,8 +2,9 @@
  * Following a run's events: replay from the journal after an offset, then live. Works for runs executing in this
  * process (live from the event bus) and in another process sharing the journal (by reading the journal as it grows).
  */
-import { Event } from "@gleitzeit/core"
+import { Event, Run } from "@gleitzeit/core"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { EventBus } from "./EventBus.js"
@@ -25,9 +26,11 @@ export const events = (
     const bus = yield* EventBus
     // Subscribe before reading the journal so nothing published in between is missed.
     const live = yield* bus.subscribe
+    // Read before the events: a run that had ended then has all its events journaled (even past `afterSeq`).
+    const record = yield* journal.run(runId)
     const replayed = yield* journal.events(runId, options.afterSeq ?? 0)
     let last = replayed.length > 0 ? replayed[replayed.length - 1]!.seq : options.afterSeq ?? 0
-    const ended = replayed.some(Event.isFinal)
+    const ended = replayed.some(Event.isFinal) || (Option.isSome(record) && Run.isFinalRun(record.value.status))
     if (!options.follow || ended) return Stream.fromIterable(replayed)
 
     // Live: whichever source delivers first (bus in-process, journal for other processes), deduplicated by seq.

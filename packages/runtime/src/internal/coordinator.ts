@@ -241,7 +241,6 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
         let attempt = interruptedAttempt.has(task.id)
           ? Math.max(1, lastAttempt.get(task.id) ?? 1)
           : (lastAttempt.get(task.id) ?? 0) + 1
-        const first = attempt
         for (;;) {
           const startedAt = yield* Clock.currentTimeMillis
           const exit = yield* Effect.exit(executeOnce(task, attempt))
@@ -261,12 +260,19 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
               provider
             }], () => mailbox.offer({ _tag: "Completed", taskId: task.id, result }))
           }
-          if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+          // An interruption of this fiber never gets here (it skips `exit`), so an interrupted exit means the
+          // attempt interrupted itself: a failure of the task, which must still reach the coordinator.
           const failure = Cause.failureOption(exit.cause)
           const error: TaskError.TaskFailure = Option.isSome(failure)
             ? failure.value
-            : new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(exit.cause) })
-          if (error.retryable && attempt - first + 1 < task.retry.maxAttempts) {
+            : new TaskError.TaskDefect({
+              taskId: task.id,
+              message: Cause.isInterruptedOnly(exit.cause)
+                ? `task '${task.id}': the attempt interrupted itself`
+                : Cause.pretty(exit.cause)
+            })
+          // Attempt numbers count across a resume: an interrupted attempt runs again under its number.
+          if (error.retryable && attempt < task.retry.maxAttempts) {
             const now = yield* Clock.currentTimeMillis
             if (schedule === undefined) {
               schedule = Retry.toSchedule(task.retry)
