@@ -184,6 +184,7 @@ export const make = Effect.gen(function*() {
       }
       const workflow = Option.getOrThrow(yield* journal.workflow(runId))
       const tasks = yield* journal.tasks(runId)
+      const attempts = yield* journal.attempts(runId)
       const seq = (yield* journal.lastSeq(runId)) + 1
       yield* journal.setOwner(runId, config.node)
       yield* launch({
@@ -192,6 +193,7 @@ export const make = Effect.gen(function*() {
         seq,
         resumed: true,
         tasks,
+        attempts,
         ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt })
       })
     })

@@ -31,7 +31,8 @@ export const events = (
     const replayed = yield* journal.events(runId, options.afterSeq ?? 0)
     let last = replayed.length > 0 ? replayed[replayed.length - 1]!.seq : options.afterSeq ?? 0
     const ended = replayed.some(Event.isFinal) || (Option.isSome(record) && Run.isFinalRun(record.value.status))
-    if (!options.follow || ended) return Stream.fromIterable(replayed)
+    // An unknown run has nothing to follow.
+    if (!options.follow || ended || Option.isNone(record)) return Stream.fromIterable(replayed)
 
     // Live: whichever source delivers first (bus in-process, journal for other processes), deduplicated by seq.
     const fromBus = Stream.fromQueue(live).pipe(Stream.filter((e) => e.runId === runId))

@@ -108,10 +108,10 @@ describe("Engine parameter substitution", () => {
       const consumer = (yield* tasksById(runtime, outcome.runId)).get("consumer")!
       assert.strictEqual(errorTag(consumer.error), "UnresolvedReference")
       assert.strictEqual((consumer.error as { reference: string }).reference, "${source.missing}")
-      const started = (yield* runtime.journal.events(outcome.runId)).filter(
-        (e) => e._tag === "TaskStarted" && e.taskId === "consumer"
-      )
-      assert.strictEqual(started.length, 0)
+      // The attempt is journaled (started, then failed with the reference error) although no provider was called.
+      const attempts = (yield* runtime.journal.attempts(outcome.runId)).filter((a) => a.taskId === "consumer")
+      assert.deepStrictEqual(attempts.map((a) => [a.attempt, a.status]), [[1, "failed"]])
+      assert.strictEqual(errorTag(attempts[0]!.error), "UnresolvedReference")
     }))
 
   it.scoped("an out-of-range index is unresolved too and the text is never sent literally", () =>

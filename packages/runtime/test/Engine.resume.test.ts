@@ -150,6 +150,37 @@ describe("Engine resume", () => {
       assert.strictEqual((yield* tasksById(runtime, runId)).get("flaky")!.attempts, 3)
     }))
 
+  it.scoped("a crash while waiting to retry resumes with the next attempt, keeping the failed one's record", () =>
+    Effect.gen(function*() {
+      const filename = join(yield* tempDir, "journal.db")
+      const probe = yield* makeProbe
+      const doc = {
+        name: "retry-wait-crash",
+        tasks: [{
+          id: "flaky",
+          method: "fn/fail",
+          params: { key: "flaky", reason: "Unavailable" },
+          retry: { max_attempts: 2, backoff: "fixed", base_delay: 3600, jitter: false }
+        }]
+      }
+      const runId = yield* firstProcess(filename, probe, (runtime) =>
+        Effect.scoped(Effect.gen(function*() {
+          const events = yield* runtime.bus.subscribe
+          const runId = yield* runtime.engine.submit(yield* workflow(runtime, doc))
+          // Attempt 1 failed; the process dies during the hour-long wait before attempt 2.
+          yield* nextEvent(events, (e) => e._tag === "TaskAttemptFailed" && e.taskId === "flaky" && e.attempt === 1)
+          return runId
+        })))
+      const runtime = yield* makeRuntime({ filename, functions: probe.functions })
+      yield* runtime.engine.resume(runId)
+      const outcome = yield* runtime.engine.wait(runId)
+      assert.strictEqual(outcome.status, "failed")
+      assert.deepStrictEqual(probe.calls.map((c) => c.attempt), [1, 2])
+      const attempts = yield* runtime.journal.attempts(runId)
+      assert.deepStrictEqual(attempts.map((a) => [a.attempt, a.status]), [[1, "failed"], [2, "failed"]])
+      assert.isDefined(attempts[0]!.error)
+    }))
+
   it.scoped("resume of an ended run or a live one is InvalidRunState; of an unknown run RunNotFound", () =>
     Effect.gen(function*() {
       const probe = yield* makeProbe

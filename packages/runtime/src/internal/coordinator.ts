@@ -66,6 +66,8 @@ export interface Start {
   readonly resumed: boolean
   /** The journaled task states, when resuming. */
   readonly tasks?: ReadonlyArray<Run.TaskRecord>
+  /** The journaled attempts, when resuming. */
+  readonly attempts?: ReadonlyArray<Run.AttemptRecord>
   /** When the run first started (for the deadline of a resumed run). */
   readonly startedAt?: number
 }
@@ -116,6 +118,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     const results = new Map<string, Json.Json>()
     const lastAttempt = new Map<string, number>()
     const interruptedAttempt = new Set<string>()
+    const currentAttempt = new Map<string, number>()
     const waiting = new Map<string, number>()
     const failures: Array<{ readonly taskId: string; readonly message: string; readonly code: number }> = []
     const ready = new Heap<Workflow.TaskSpec>((a, b) =>
@@ -133,7 +136,10 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     for (const record of start.tasks ?? []) {
       lastAttempt.set(record.taskId, record.attempts)
       if (record.status === "running") {
-        interruptedAttempt.add(record.taskId)
+        // Interrupted mid-attempt: that attempt runs again under its number. Interrupted while waiting to retry
+        // (the last attempt is journaled as failed): the next attempt follows.
+        const last = start.attempts?.find((a) => a.taskId === record.taskId && a.attempt === record.attempts)
+        if (last === undefined || last.status === "running") interruptedAttempt.add(record.taskId)
         continue
       }
       if (record.status === "pending" || record.status === "ready") continue
@@ -159,46 +165,43 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     yield* journal.appendLater([{ _tag: "RunStarted", runId, seq: seq++, at: yield* Clock.currentTimeMillis, resumed: start.resumed }])
 
     // ---- one task ------------------------------------------------------------------------------------------------
+    // Every attempt is journaled as started, also one that fails before a provider is called (an unresolved
+    // reference, invalid params, an unknown method), so attempt counts and records tell the whole story.
     const executeOnce = (task: Workflow.TaskSpec, attempt: number) =>
-      Effect.suspend((): Effect.Effect<{ readonly result: Json.Json; readonly provider: string }, TaskError.TaskFailure> => {
+      Effect.gen(function*() {
+        currentAttempt.set(task.id, attempt)
+        yield* journal.appendLater([{
+          _tag: "TaskStarted",
+          runId,
+          seq: seq++,
+          at: yield* Clock.currentTimeMillis,
+          taskId: task.id,
+          attempt,
+          node: config.node
+        }])
         const resolved = Template.resolve(task.params, lookup)
         if (Either.isLeft(resolved)) {
-          return Effect.fail(
-            new TaskError.UnresolvedReference({
-              taskId: task.id,
-              reference: resolved.left.reference,
-              message: resolved.left.message
-            })
-          )
+          return yield* new TaskError.UnresolvedReference({
+            taskId: task.id,
+            reference: resolved.left.reference,
+            message: resolved.left.message
+          })
         }
         const target = registry.lookup(task.method)
         if (target === undefined) {
-          return Effect.fail(
-            new TaskError.MethodNotFound({
-              method: task.method,
-              message: `no provider serves '${task.method}' (configure one, or check the method name)`
-            })
-          )
+          return yield* new TaskError.MethodNotFound({
+            method: task.method,
+            message: `no provider serves '${task.method}' (configure one, or check the method name)`
+          })
         }
         const decoded = decoderOf(target.method.params)(resolved.right)
         if (Either.isLeft(decoded)) {
-          return Effect.fail(
-            new TaskError.InvalidParams({
-              method: task.method,
-              message: `invalid params for ${task.method}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-            })
-          )
+          return yield* new TaskError.InvalidParams({
+            method: task.method,
+            message: `invalid params for ${task.method}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+          })
         }
-        return Effect.gen(function*() {
-          yield* journal.appendLater([{
-            _tag: "TaskStarted",
-            runId,
-            seq: seq++,
-            at: yield* Clock.currentTimeMillis,
-            taskId: task.id,
-            attempt,
-            node: config.node
-          }])
+        {
           const ctx = {
             runId,
             taskId: task.id,
@@ -230,7 +233,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             })
           }
           return { result: normalized.value, provider: target.provider.id }
-        })
+        }
       })
 
     const attempts = (task: Workflow.TaskSpec): Effect.Effect<void> =>
@@ -281,7 +284,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             const [nextState, , decision] = yield* schedule.step(now, error, scheduleState)
             scheduleState = nextState
             if (ScheduleDecision.isContinue(decision)) {
-              const delay = Math.max(0, Intervals.start(decision.intervals) - now)
+              const delay = Math.max(0, Math.round(Intervals.start(decision.intervals) - now))
               yield* journal.appendLater([{
                 _tag: "TaskAttemptFailed",
                 runId,
@@ -313,15 +316,20 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     // A defect outside the attempt itself (a bug of ours) still ends the task, as a failure.
     const taskFiber = (task: Workflow.TaskSpec) =>
       scheduler.admit(task.priority, attempts(task)).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.sync(() =>
-            mailbox.offer({
-              _tag: "Failed",
+        Effect.catchAllCause((cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+          const error = new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(cause) })
+          return Effect.flatMap(Clock.currentTimeMillis, (at) =>
+            journal.appendLater([{
+              _tag: "TaskFailed",
+              runId,
+              seq: seq++,
+              at,
               taskId: task.id,
-              error: new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(cause) })
-            })
-          )
-        )
+              attempt: currentAttempt.get(task.id) ?? 1,
+              error: encodeError(error)
+            }], () => mailbox.offer({ _tag: "Failed", taskId: task.id, error })))
+        })
       )
 
     const startReady = Effect.gen(function*() {
