@@ -6,13 +6,14 @@
  *   W2  200 diamond workflows s1 → (s2 ‖ s3) → s4 → s5 with references, all started at once
  *   W3  a 3-step chain (x+1 → ·2 → +3) run 100 times serially
  */
-import { WorkflowLoader } from "@gleitzeit/core"
+import { type Workflow, WorkflowLoader } from "@gleitzeit/core"
 import { FnProvider, ProviderRegistry } from "@gleitzeit/providers"
 import { Embedded, Engine } from "@gleitzeit/runtime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -44,110 +45,114 @@ const check = (cond: boolean, message: string) => {
   if (!cond) throw new Error(`check failed: ${message}`)
 }
 
-const program = Effect.gen(function*() {
-  const engine = yield* Engine.Engine
-  const registry = yield* ProviderRegistry.ProviderRegistry
-  const load = (doc: unknown) =>
-    WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }).pipe(Effect.map((l) => l.workflow), Effect.orDie)
+/** Runs the workloads the way the peers' harness does: plain promises over a runtime built once. */
+const main = async (filename: string) => {
+  const runtime = ManagedRuntime.make(
+    Embedded.layer({ filename, functions, concurrency: 256 }).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+  )
+  try {
+    const engine = await runtime.runPromise(Engine.Engine)
+    const registry = await runtime.runPromise(ProviderRegistry.ProviderRegistry)
+    const load = (doc: unknown) =>
+      runtime.runPromise(
+        WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }).pipe(Effect.map((l) => l.workflow), Effect.orDie)
+      )
+    const execute = (wf: Workflow.Workflow) => runtime.runPromise(engine.execute(wf))
 
-  const wide = (n: number) =>
-    load({ name: "w1", tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, method: "fn/noop", retry: 1 })) })
-  const single = yield* load({ name: "w1-single", tasks: [{ id: "t", method: "fn/noop", retry: 1 }] })
-  const diamond = (x: number) =>
-    load({
-      name: "diamond",
-      tasks: [
-        { id: "s1", method: "fn/inc", params: { x } },
-        { id: "s2", method: "fn/mul", params: { x: "${s1}", k: 2 } },
-        { id: "s3", method: "fn/mul", params: { x: "${s1}", k: 3 } },
-        { id: "s4", method: "fn/sum", params: { a: "${s2}", b: "${s3}" } },
-        { id: "s5", method: "fn/inc", params: { x: "${s4}" } }
-      ],
-      outputs: { value: "${s5}" }
-    })
-  const chain = (x: number) =>
-    load({
-      name: "chain",
-      tasks: [
-        { id: "c1", method: "fn/inc", params: { x } },
-        { id: "c2", method: "fn/mul", params: { x: "${c1}", k: 2 } },
-        { id: "c3", method: "fn/add", params: { x: "${c2}", k: 3 } }
-      ],
-      outputs: { value: "${c3}" }
-    })
+    const wide = (n: number) =>
+      load({ name: "w1", tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, method: "fn/noop", retry: 1 })) })
+    const single = await load({ name: "w1-single", tasks: [{ id: "t", method: "fn/noop", retry: 1 }] })
+    const diamond = (x: number) =>
+      load({
+        name: "diamond",
+        tasks: [
+          { id: "s1", method: "fn/inc", params: { x } },
+          { id: "s2", method: "fn/mul", params: { x: "${s1}", k: 2 } },
+          { id: "s3", method: "fn/mul", params: { x: "${s1}", k: 3 } },
+          { id: "s4", method: "fn/sum", params: { a: "${s2}", b: "${s3}" } },
+          { id: "s5", method: "fn/inc", params: { x: "${s4}" } }
+        ],
+        outputs: { value: "${s5}" }
+      })
+    const chain = (x: number) =>
+      load({
+        name: "chain",
+        tasks: [
+          { id: "c1", method: "fn/inc", params: { x } },
+          { id: "c2", method: "fn/mul", params: { x: "${c1}", k: 2 } },
+          { id: "c3", method: "fn/add", params: { x: "${c2}", k: 3 } }
+        ],
+        outputs: { value: "${c3}" }
+      })
+    const w1b = async (n: number) => {
+      const ids = await Promise.all(Array.from({ length: n }, () => runtime.runPromise(engine.submit(single))))
+      return Promise.all(ids.map((id) => runtime.runPromise(engine.wait(id))))
+    }
 
-  const rows: Array<Record<string, string | number>> = []
+    const rows: Array<Record<string, string | number>> = []
 
-  // Warm-up (not measured): a small version of each workload, so the JIT has seen the hot paths.
-  yield* engine.execute(yield* wide(500))
-  yield* Effect.forEach(Array.from({ length: 100 }), () => engine.execute(single), { concurrency: "unbounded" })
-  yield* Effect.forEach(Array.from({ length: 20 }, (_, x) => x), (x) => Effect.flatMap(diamond(x), engine.execute), { concurrency: "unbounded" })
-  for (let i = 0; i < 10; i++) yield* engine.execute(yield* chain(i))
+    // Warm-up (not measured): a small version of each workload, so the JIT has seen the hot paths.
+    await execute(await wide(500))
+    await w1b(100)
+    await Promise.all((await Promise.all(Array.from({ length: 20 }, (_, x) => diamond(x)))).map(execute))
+    for (let i = 0; i < 10; i++) await execute(await chain(i))
 
-  // W1a: one run of N1 independent tasks
-  if (ONLY.includes("w1a")) {
-    const wf = yield* wide(N1)
-    const c0 = cpuMs()
-    const t0 = performance.now()
-    const outcome = yield* engine.execute(wf)
-    const ms = performance.now() - t0
-    const cpu = cpuMs() - c0
-    check(outcome.status === "completed", `W1a status ${outcome.status}`)
-    rows.push({ workload: `W1a ${N1} tasks in one run`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
-  }
-  // W1b: N1 one-task runs submitted at once
-  if (ONLY.includes("w1b")) {
-    const c0 = cpuMs()
-    const t0 = performance.now()
-    const ids = yield* Effect.forEach(Array.from({ length: N1 }), () => engine.submit(single), { concurrency: "unbounded" })
-    const outcomes = yield* Effect.forEach(ids, (id) => engine.wait(id), { concurrency: "unbounded" })
-    const ms = performance.now() - t0
-    const cpu = cpuMs() - c0
-    check(outcomes.every((o) => o.status === "completed"), "W1b all completed")
-    rows.push({ workload: `W1b ${N1} one-task runs`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "p50 ms": "-", "p99 ms": "-", "total ms": Math.round(ms) })
-  }
-  // W2: diamonds at once
-  if (ONLY.includes("w2")) {
-    const wfs = yield* Effect.forEach(Array.from({ length: N2 }, (_, x) => x), diamond)
-    const lats: Array<number> = []
-    const c0 = cpuMs()
-    const t0 = performance.now()
-    yield* Effect.forEach(wfs, (wf, x) =>
-      Effect.gen(function*() {
+    if (ONLY.includes("w1a")) {
+      const wf = await wide(N1)
+      const c0 = cpuMs()
+      const t0 = performance.now()
+      const outcome = await execute(wf)
+      const ms = performance.now() - t0
+      const cpu = cpuMs() - c0
+      check(outcome.status === "completed", `W1a status ${outcome.status}`)
+      rows.push({ workload: `W1a ${N1} tasks in one run`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "total ms": Math.round(ms) })
+    }
+    if (ONLY.includes("w1b")) {
+      const c0 = cpuMs()
+      const t0 = performance.now()
+      const outcomes = await w1b(N1)
+      const ms = performance.now() - t0
+      const cpu = cpuMs() - c0
+      check(outcomes.every((o) => o.status === "completed"), "W1b all completed")
+      rows.push({ workload: `W1b ${N1} one-task runs`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "total ms": Math.round(ms) })
+    }
+    if (ONLY.includes("w2")) {
+      const wfs = await Promise.all(Array.from({ length: N2 }, (_, x) => diamond(x)))
+      const lats: Array<number> = []
+      const c0 = cpuMs()
+      const t0 = performance.now()
+      await Promise.all(wfs.map(async (wf, x) => {
         const s = performance.now()
-        const outcome = yield* engine.execute(wf)
+        const outcome = await execute(wf)
         lats.push(performance.now() - s)
         check(outcome.status === "completed", `W2 ${x} ${outcome.status}`)
         check((outcome.outputs as { value: number }).value === 5 * (x + 1) + 1, `W2 ${x} value`)
-      }), { concurrency: "unbounded", discard: true })
-    const ms = performance.now() - t0
-    const cpu = cpuMs() - c0
-    rows.push({ workload: `W2 ${N2} diamonds at once`, "tasks/s": Math.round((N2 * 5) / (ms / 1000)), "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(ms), "workflows/s": Math.round(N2 / (ms / 1000)) })
-  }
-  // W3: serial chains
-  if (ONLY.includes("w3")) {
-    const lats: Array<number> = []
-    const c0 = cpuMs()
-    for (let x = 0; x < N3; x++) {
-      const wf = yield* chain(x)
-      const s = performance.now()
-      const outcome = yield* engine.execute(wf)
-      lats.push(performance.now() - s)
-      check((outcome.outputs as { value: number }).value === 2 * (x + 1) + 3, `W3 ${x} value`)
+      }))
+      const ms = performance.now() - t0
+      const cpu = cpuMs() - c0
+      rows.push({ workload: `W2 ${N2} diamonds at once`, "tasks/s": Math.round((N2 * 5) / (ms / 1000)), "workflows/s": Math.round(N2 / (ms / 1000)), "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(ms) })
     }
-    const cpu = cpuMs() - c0
-    rows.push({ workload: `W3 ${N3} serial 3-step chains`, "tasks/s": "-", "cpu ms/task": +(cpu / (N3 * 3)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(lats.reduce((a, b) => a + b, 0)) })
+    if (ONLY.includes("w3")) {
+      const lats: Array<number> = []
+      const c0 = cpuMs()
+      for (let x = 0; x < N3; x++) {
+        const wf = await chain(x)
+        const s = performance.now()
+        const outcome = await execute(wf)
+        lats.push(performance.now() - s)
+        check((outcome.outputs as { value: number }).value === 2 * (x + 1) + 3, `W3 ${x} value`)
+      }
+      const cpu = cpuMs() - c0
+      rows.push({ workload: `W3 ${N3} serial 3-step chains`, "cpu ms/task": +(cpu / (N3 * 3)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(lats.reduce((a, b) => a + b, 0)) })
+    }
+    return rows
+  } finally {
+    await runtime.dispose()
   }
-  return rows
-})
+}
 
 const dir = mkdtempSync(join(tmpdir(), "gleitzeit-bench-"))
-const main = program.pipe(
-  Effect.provide(Embedded.layer({ filename: join(dir, "bench.db"), functions, concurrency: 256 }).pipe(
-    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
-  ))
-)
-Effect.runPromise(main).then((rows) => {
+main(join(dir, "bench.db")).then((rows) => {
   const cols = ["workload", "tasks/s", "workflows/s", "cpu ms/task", "p50 ms", "p99 ms", "total ms"]
   const cell = (r: Record<string, string | number>, c: string) => String(r[c] ?? "-")
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)))

@@ -1,6 +1,7 @@
 /**
  * Global admission of task attempts: at most `concurrency` run at once across all runs; when a slot frees, the
- * waiting attempt with the highest priority (then the oldest) takes it. A waiting attempt can be interrupted.
+ * waiting request with the highest priority (then the oldest) takes it. Coordinators ask for a slot first and
+ * fork a task's fiber only once it has one, so waiting tasks cost no fiber.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -11,11 +12,27 @@ import { Heap } from "./internal/heap.js"
 export class Scheduler extends Context.Tag("@gleitzeit/runtime/Scheduler")<Scheduler, {
   /** Runs `effect` once a slot is free, taking waiters by priority (larger first), then arrival. */
   readonly admit: <A, E, R>(priority: number, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Asks for a slot without waiting. When the ticket is `granted` the slot is the caller's at once; otherwise
+   * `onGranted` runs (synchronously, in whoever freed a slot) when it becomes the caller's. The holder gives it
+   * back with `release`; `withdraw` cancels a waiting request or gives back a granted slot.
+   */
+  readonly request: (priority: number, onGranted: () => void) => Ticket
+  /** Gives a slot back. */
+  readonly release: () => void
   /** Attempts running now. */
   readonly running: () => number
   /** Attempts waiting for a slot. */
   readonly waiting: () => number
 }>() {}
+
+/** A request for a slot. */
+export interface Ticket {
+  /** True when the slot was free and is the caller's already. */
+  readonly granted: boolean
+  /** Cancels the request if still waiting, or gives the slot back if it was granted. Idempotent. */
+  readonly withdraw: () => void
+}
 
 interface Waiter {
   readonly priority: number
@@ -34,7 +51,7 @@ export const make = (concurrency: number) =>
     let waitingCount = 0
     let order = 0
 
-    const release = Effect.sync(() => {
+    const releaseSlot = () => {
       for (;;) {
         const next = heap.pop()
         if (next === undefined) {
@@ -47,7 +64,36 @@ export const make = (concurrency: number) =>
         next.resume()
         return
       }
-    })
+    }
+    const release = Effect.sync(releaseSlot)
+
+    const request = (priority: number, onGranted: () => void): Ticket => {
+      if (running < limit) {
+        running++
+        let given = false
+        return {
+          granted: true,
+          withdraw: () => {
+            if (!given) {
+              given = true
+              releaseSlot()
+            }
+          }
+        }
+      }
+      const waiter: Waiter = { priority, order: order++, granted: false, cancelled: false, resume: onGranted }
+      waitingCount++
+      heap.push(waiter)
+      return {
+        granted: false,
+        withdraw: () => {
+          if (waiter.cancelled) return
+          waiter.cancelled = true
+          if (waiter.granted) releaseSlot()
+          else waitingCount--
+        }
+      }
+    }
 
     const acquire = (priority: number) =>
       Effect.suspend(() => {
@@ -79,6 +125,8 @@ export const make = (concurrency: number) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.zipRight(restore(acquire(priority)), Effect.ensuring(restore(effect), release))
         ),
+      request,
+      release: releaseSlot,
       running: () => running,
       waiting: () => waitingCount
     })

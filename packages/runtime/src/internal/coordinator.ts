@@ -46,6 +46,7 @@ export interface Services {
 export type Message =
   | { readonly _tag: "Completed"; readonly taskId: string; readonly result: Json.Json }
   | { readonly _tag: "Failed"; readonly taskId: string; readonly error: TaskError.TaskFailure }
+  | { readonly _tag: "Granted"; readonly taskId: string }
   | { readonly _tag: "Cancel"; readonly reason: string }
   | { readonly _tag: "Deadline" }
 
@@ -313,9 +314,19 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
         }
       })
 
+    // Scheduler slots: requested when a task is ready, its fiber forked only once the slot is granted (waiting
+    // tasks cost no fiber), given back exactly once when the fiber ends or the run stops.
+    const tickets = new Map<string, ReturnType<typeof scheduler.request>>()
+    const holding = new Set<string>()
+    const releaseSlot = (taskId: string) => {
+      if (holding.delete(taskId)) scheduler.release()
+    }
+    const granted: Array<Workflow.TaskSpec> = []
+
     // A defect outside the attempt itself (a bug of ours) still ends the task, as a failure.
     const taskFiber = (task: Workflow.TaskSpec) =>
-      scheduler.admit(task.priority, attempts(task)).pipe(
+      attempts(task).pipe(
+        Effect.ensuring(Effect.sync(() => releaseSlot(task.id))),
         Effect.catchAllCause((cause) => {
           if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
           const error = new TaskError.TaskDefect({ taskId: task.id, message: Cause.pretty(cause) })
@@ -337,6 +348,13 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
         const task = ready.pop()!
         inFlight++
         status.set(task.id, "running")
+        const ticket = scheduler.request(task.priority, () => mailbox.offer({ _tag: "Granted", taskId: task.id }))
+        if (ticket.granted) granted.push(task)
+        else tickets.set(task.id, ticket)
+      }
+      while (stop === undefined && granted.length > 0) {
+        const task = granted.shift()!
+        holding.add(task.id)
         fibers.set(task.id, yield* Effect.fork(taskFiber(task)))
       }
     })
@@ -389,6 +407,12 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             if (workflow.onFailure === "fail_fast") {
               stop ??= { _tag: "failed", taskId: message.taskId, error: message.error }
             } else later.push(...skipDependents(message.taskId, at))
+            return
+          }
+          case "Granted": {
+            tickets.delete(message.taskId)
+            const task = Workflow.taskByRef(workflow, message.taskId)
+            if (task !== undefined) granted.push(task)
             return
           }
           case "Cancel":
@@ -449,6 +473,11 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     let outcome: Outcome
     if (stop !== undefined) {
       yield* Fiber.interruptAll(fibers.values())
+      // Slots not taken up yet are given back; so are those of fibers interrupted before they began.
+      for (const ticket of tickets.values()) ticket.withdraw()
+      tickets.clear()
+      for (const _ of granted.splice(0)) scheduler.release()
+      for (const taskId of [...holding]) releaseSlot(taskId)
       // Attempts that ended before the interruption: wait until what they journaled is committed, then count them.
       yield* journal.flush
       const at = yield* Clock.currentTimeMillis
