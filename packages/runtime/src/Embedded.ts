@@ -6,6 +6,7 @@ import { DemoToolsProvider, FnProvider, HttpProvider, ProviderRegistry } from "@
 import * as Layer from "effect/Layer"
 import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
+import * as Executor from "./Executor.js"
 import * as EventBus from "./EventBus.js"
 import * as Scheduler from "./Scheduler.js"
 import * as SqlJournal from "./SqlJournal.js"
@@ -40,8 +41,12 @@ export const layer = (options: Options) => {
     ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes })
   })
   const journal = SqlJournal.layerSqlite(options)
+  const providers = layerProviders(options)
   return Engine.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(journal, layerProviders(options), Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency), config)),
+    Layer.provideMerge(Executor.layerLocal),
+    Layer.provideMerge(
+      Layer.mergeAll(journal, providers, Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency), config)
+    ),
     Layer.provideMerge(EventBus.layerMemory)
   )
 }

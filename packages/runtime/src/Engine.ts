@@ -3,7 +3,6 @@
  * (keyed by run id) whose task attempts are child fibers; everything it does is journaled first.
  */
 import { type Json, type Run, Workflow, WorkflowError } from "@gleitzeit/core"
-import { ProviderRegistry } from "@gleitzeit/providers"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -12,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import { EngineConfig } from "./EngineConfig.js"
+import { Executor } from "./Executor.js"
 import * as Coordinator from "./internal/coordinator.js"
 import { Mailbox } from "./internal/mailbox.js"
 import { isOtherLiveProcess } from "./internal/owner.js"
@@ -65,10 +65,10 @@ const notFound = (runId: string) => new WorkflowError.RunNotFound({ runId, messa
 /** Builds the engine. */
 export const make = Effect.gen(function*() {
   const journal = yield* Journal
-  const registry = yield* ProviderRegistry.ProviderRegistry
+  const executor = yield* Executor
   const scheduler = yield* Scheduler
   const config = yield* EngineConfig
-  const services: Coordinator.Services = { journal, registry, scheduler, config }
+  const services: Coordinator.Services = { journal, executor, scheduler, config }
   // Coordinators live in the engine's scope: closing it (shutdown) interrupts them, which suspends their runs.
   const scope = yield* Effect.scope
   const active = new Map<
@@ -218,11 +218,11 @@ export const make = Effect.gen(function*() {
   })
 })
 
-/** The engine (needs a journal, a provider registry, a scheduler and its config). */
+/** The engine (needs a journal, an executor, a scheduler and its config). */
 export const layer: Layer.Layer<
   Engine,
   never,
-  Journal | ProviderRegistry.ProviderRegistry | Scheduler | EngineConfig
+  Journal | Executor | Scheduler | EngineConfig
 > = Layer.scoped(Engine, make)
 
 /** Decodes a workflow from its journaled JSON form. */

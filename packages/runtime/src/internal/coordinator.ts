@@ -15,7 +15,6 @@ import {
   Template,
   Workflow
 } from "@gleitzeit/core"
-import type { ProviderRegistry } from "@gleitzeit/providers"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -24,11 +23,10 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
 import type { EngineConfig } from "../EngineConfig.js"
+import type { Executor } from "../Executor.js"
 import type { Journal } from "../Journal.js"
 import type { Scheduler } from "../Scheduler.js"
 import { Heap } from "./heap.js"
@@ -37,7 +35,7 @@ import type { Mailbox } from "./mailbox.js"
 /** What the coordinator needs. */
 export interface Services {
   readonly journal: typeof Journal.Service
-  readonly registry: typeof ProviderRegistry.ProviderRegistry.Service
+  readonly executor: typeof Executor.Service
   readonly scheduler: typeof Scheduler.Service
   readonly config: typeof EngineConfig.Service
 }
@@ -78,28 +76,6 @@ type Stop =
   | { readonly _tag: "cancelled"; readonly reason: string }
   | { readonly _tag: "timed_out"; readonly timeoutMs: number }
 
-const decoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
-
-/** The params decoder of a method, built once per method spec. */
-const decoderOf = (schema: Schema.Schema.AnyNoContext) => {
-  let decoder = decoders.get(schema)
-  if (decoder === undefined) {
-    decoder = Schema.decodeUnknownEither(schema, { errors: "all" })
-    decoders.set(schema, decoder)
-  }
-  return decoder
-}
-
-/** A result as it will read back from the journal: JSON-normalized, and its size in bytes. */
-const normalizeResult = (raw: unknown): { readonly value: Json.Json; readonly bytes: number } => {
-  if (raw === undefined || raw === null) return { value: null, bytes: 4 }
-  if (typeof raw === "number") return Number.isFinite(raw) ? { value: raw, bytes: 24 } : { value: null, bytes: 4 }
-  if (typeof raw === "boolean") return { value: raw, bytes: 5 }
-  if (typeof raw === "string") return { value: raw, bytes: raw.length * 3 + 2 }
-  const text = JSON.stringify(raw) ?? "null"
-  return { value: JSON.parse(text) as Json.Json, bytes: Buffer.byteLength(text) }
-}
-
 const encodeError = (error: TaskError.TaskFailure): Json.Json => TaskError.encode(error) as unknown as Json.Json
 
 const errorMessage = (error: unknown): string =>
@@ -110,7 +86,7 @@ const errorMessage = (error: unknown): string =>
 /** Runs one run to its end (or until interrupted). */
 export const run = (services: Services, start: Start, mailbox: Mailbox<Message>): Effect.Effect<Outcome> =>
   Effect.scoped(Effect.gen(function*() {
-    const { config, journal, registry, scheduler } = services
+    const { config, executor, journal, scheduler } = services
     const { runId, workflow } = start
     const tasks = workflow.tasks
     let seq = start.seq
@@ -131,7 +107,6 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     let stop: Stop | undefined
     // Attempt fibers are children of this fiber: they cannot outlive it.
     const fibers = new Map<string, Fiber.RuntimeFiber<void>>()
-    const idempotencyPrefix = `${runId}/`
 
     for (const task of tasks) status.set(task.id, "pending")
     for (const record of start.tasks ?? []) {
@@ -188,53 +163,17 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             message: resolved.left.message
           })
         }
-        const target = registry.lookup(task.method)
-        if (target === undefined) {
-          return yield* new TaskError.MethodNotFound({
-            method: task.method,
-            message: `no provider serves '${task.method}' (configure one, or check the method name)`
-          })
-        }
-        const decoded = decoderOf(target.method.params)(resolved.right)
-        if (Either.isLeft(decoded)) {
-          return yield* new TaskError.InvalidParams({
-            method: task.method,
-            message: `invalid params for ${task.method}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-          })
-        }
-        {
-          const ctx = {
-            runId,
-            taskId: task.id,
-            attempt,
-            idempotencyKey: idempotencyPrefix + task.id,
-            emit: (stream: "token" | "stdout" | "stderr" | "log", text: string) =>
-              Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                journal.appendLater([{ _tag: "TaskOutput", runId, seq: seq++, at, taskId: task.id, attempt, stream, text }]))
-          }
-          const call = target.provider.execute(target.method, decoded.right, ctx)
-          const raw = task.timeoutMs === undefined ? yield* call : yield* call.pipe(
-            Effect.timeoutFail({
-              duration: Duration.millis(task.timeoutMs),
-              onTimeout: () =>
-                new TaskError.TaskTimeout({
-                  taskId: task.id,
-                  timeoutMs: task.timeoutMs!,
-                  message: `task '${task.id}' exceeded its timeout of ${task.timeoutMs} ms`
-                })
-            })
-          )
-          const normalized = normalizeResult(raw)
-          if (normalized.bytes > config.maxPayloadBytes) {
-            return yield* new TaskError.PayloadTooLarge({
-              taskId: task.id,
-              bytes: normalized.bytes,
-              limit: config.maxPayloadBytes,
-              message: `result of '${task.id}' is ${normalized.bytes} bytes; the limit is ${config.maxPayloadBytes}`
-            })
-          }
-          return { result: normalized.value, provider: target.provider.id }
-        }
+        return yield* executor.execute({
+          runId,
+          taskId: task.id,
+          attempt,
+          method: task.method,
+          params: resolved.right,
+          timeoutMs: task.timeoutMs,
+          emit: (stream, text) =>
+            Effect.flatMap(Clock.currentTimeMillis, (at) =>
+              journal.appendLater([{ _tag: "TaskOutput", runId, seq: seq++, at, taskId: task.id, attempt, stream, text }]))
+        })
       })
 
     const attempts = (task: Workflow.TaskSpec): Effect.Effect<void> =>

@@ -1,0 +1,129 @@
+/**
+ * Executes one task attempt whose params are already resolved: finds the method's provider, decodes the params
+ * with the method's schema, calls the provider within the task's timeout and checks the result's size. The run
+ * coordinator is the same everywhere; where attempts execute is this service's business (in this process when
+ * embedded; on a task worker anywhere in a cluster).
+ */
+import { type Json, TaskError } from "@gleitzeit/core"
+import { type Provider, ProviderRegistry } from "@gleitzeit/providers"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { EngineConfig } from "./EngineConfig.js"
+
+/** One attempt to execute. */
+export interface Attempt {
+  readonly runId: string
+  readonly taskId: string
+  readonly attempt: number
+  readonly method: string
+  /** Params with every reference substituted. */
+  readonly params: Json.Json
+  readonly timeoutMs: number | undefined
+  /** Streams output of the attempt to the run's events. */
+  readonly emit: Provider.ExecuteContext["emit"]
+}
+
+/** What a successful attempt produced. */
+export interface Output {
+  /** The result, JSON-normalized (as it reads back from the journal). */
+  readonly result: Json.Json
+  /** The provider that served it. */
+  readonly provider: string
+}
+
+/** The executor service. */
+export class Executor extends Context.Tag("@gleitzeit/runtime/Executor")<Executor, {
+  /** Executes an attempt; interruption aborts it (the provider's finalizers run). */
+  readonly execute: (attempt: Attempt) => Effect.Effect<Output, TaskError.TaskFailure>
+}>() {}
+
+const decoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
+/** The params decoder of a method, built once per schema. */
+const decoderOf = (schema: Schema.Schema.AnyNoContext) => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { errors: "all" })
+    decoders.set(schema, decoder)
+  }
+  return decoder
+}
+
+/** A result as it will read back from the journal: JSON-normalized, and its size in bytes. */
+const normalizeResult = (raw: unknown): { readonly value: Json.Json; readonly bytes: number } => {
+  if (raw === undefined || raw === null) return { value: null, bytes: 4 }
+  if (typeof raw === "number") return Number.isFinite(raw) ? { value: raw, bytes: 24 } : { value: null, bytes: 4 }
+  if (typeof raw === "boolean") return { value: raw, bytes: 5 }
+  if (typeof raw === "string") return { value: raw, bytes: raw.length * 3 + 2 }
+  const text = JSON.stringify(raw) ?? "null"
+  return { value: JSON.parse(text) as Json.Json, bytes: Buffer.byteLength(text) }
+}
+
+/** Executes attempts in this process through the provider registry. */
+export const makeLocal = Effect.gen(function*() {
+  const registry = yield* ProviderRegistry.ProviderRegistry
+  const config = yield* EngineConfig
+  const execute = (attempt: Attempt): Effect.Effect<Output, TaskError.TaskFailure> =>
+    Effect.suspend((): Effect.Effect<Output, TaskError.TaskFailure> => {
+      const target = registry.lookup(attempt.method)
+      if (target === undefined) {
+        return Effect.fail(
+          new TaskError.MethodNotFound({
+            method: attempt.method,
+            message: `no provider serves '${attempt.method}' (configure one, or check the method name)`
+          })
+        )
+      }
+      const decoded = decoderOf(target.method.params)(attempt.params)
+      if (Either.isLeft(decoded)) {
+        return Effect.fail(
+          new TaskError.InvalidParams({
+            method: attempt.method,
+            message: `invalid params for ${attempt.method}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+          })
+        )
+      }
+      const call = target.provider.execute(target.method, decoded.right, {
+        runId: attempt.runId,
+        taskId: attempt.taskId,
+        attempt: attempt.attempt,
+        idempotencyKey: `${attempt.runId}/${attempt.taskId}`,
+        emit: attempt.emit
+      })
+      const bounded = attempt.timeoutMs === undefined ? call : call.pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(attempt.timeoutMs),
+          onTimeout: () =>
+            new TaskError.TaskTimeout({
+              taskId: attempt.taskId,
+              timeoutMs: attempt.timeoutMs!,
+              message: `task '${attempt.taskId}' exceeded its timeout of ${attempt.timeoutMs} ms`
+            })
+        })
+      )
+      return Effect.flatMap(bounded, (raw) => {
+        const normalized = normalizeResult(raw)
+        if (normalized.bytes > config.maxPayloadBytes) {
+          return Effect.fail(
+            new TaskError.PayloadTooLarge({
+              taskId: attempt.taskId,
+              bytes: normalized.bytes,
+              limit: config.maxPayloadBytes,
+              message: `result of '${attempt.taskId}' is ${normalized.bytes} bytes; the limit is ${config.maxPayloadBytes}`
+            })
+          )
+        }
+        return Effect.succeed({ result: normalized.value, provider: target.provider.id })
+      })
+    })
+  return Executor.of({ execute })
+})
+
+/** The in-process executor. */
+export const layerLocal: Layer.Layer<Executor, never, ProviderRegistry.ProviderRegistry | EngineConfig> = Layer
+  .effect(Executor, makeLocal)
