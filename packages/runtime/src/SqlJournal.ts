@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { EventBus } from "./EventBus.js"
+import * as pgSchema from "./internal/pgSchema.js"
 import * as sqliteSchema from "./internal/sqliteSchema.js"
 import { Journal } from "./Journal.js"
 
@@ -31,14 +32,18 @@ interface Pending {
 /** Batches larger than this (JSON bytes) are split over several statements in one transaction. */
 const maxStatementBytes = 32 * 1024 * 1024
 
-const parseJson = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
+/** Reads a JSON column: SQLite returns its text, PostgreSQL (jsonb) the parsed value. */
+type ReadJson = (column: unknown) => unknown
+
+const readJsonText: ReadJson = (column) => typeof column === "string" ? JSON.parse(column) : undefined
+const readJsonb: ReadJson = (column) => column ?? undefined
 
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 
 const decodeRunError = Schema.decodeUnknownSync(Run.RunError)
 
-const toRun = (row: Record<string, unknown>): Run.RunRecord =>
+const toRun = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.RunRecord =>
   new Run.RunRecord({
     id: row.id as string,
     workflowId: row.workflow_id as string,
@@ -53,7 +58,7 @@ const toRun = (row: Record<string, unknown>): Run.RunRecord =>
     taskCount: Number(row.task_count)
   })
 
-const toTask = (row: Record<string, unknown>): Run.TaskRecord =>
+const toTask = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.TaskRecord =>
   new Run.TaskRecord({
     runId: row.run_id as string,
     taskId: row.task_id as string,
@@ -67,7 +72,7 @@ const toTask = (row: Record<string, unknown>): Run.TaskRecord =>
     ...optional("finishedAt", row.finished_at === null ? null : Number(row.finished_at))
   })
 
-const toAttempt = (row: Record<string, unknown>): Run.AttemptRecord =>
+const toAttempt = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.AttemptRecord =>
   new Run.AttemptRecord({
     runId: row.run_id as string,
     taskId: row.task_id as string,
@@ -87,7 +92,8 @@ export const migrate = Migrator.make({})({
   loader: Migrator.fromRecord({
     "0001_init": Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      for (const statement of sqliteSchema.init) yield* sql.unsafe(statement)
+      const statements = sql.onDialectOrElse({ pg: () => pgSchema.init, orElse: () => sqliteSchema.init })
+      for (const statement of statements) yield* sql.unsafe(statement)
     })
   })
 })
@@ -97,6 +103,11 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const bus = yield* EventBus
   const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
+  const appendBatch = sql.onDialectOrElse({ pg: () => pgSchema.appendBatch, orElse: () => sqliteSchema.appendBatch })
+  const parseJson = sql.onDialectOrElse({ pg: () => readJsonb, orElse: () => readJsonText })
+  const runOf = toRun(parseJson)
+  const taskOf = toTask(parseJson)
+  const attemptOf = toAttempt(parseJson)
 
   const writeBatch = (batch: ReadonlyArray<Pending>) => {
     const statements: Array<string> = []
@@ -116,13 +127,16 @@ export const make = Effect.gen(function*() {
     if (current.length > 0) statements.push(`[${current.join(",")}]`)
     if (statements.length === 0) return Effect.void
     // One statement is atomic on its own; several are made atomic together.
-    const write = Effect.forEach(statements, (json) => sql.unsafe(sqliteSchema.appendBatch, [json]), { discard: true })
+    const write = Effect.forEach(statements, (json) => sql.unsafe(appendBatch, [json]), { discard: true })
     return statements.length === 1 ? write : sql.withTransaction(write)
   }
 
   const writer = Effect.gen(function*() {
     for (;;) {
       const first = yield* Queue.take(queue)
+      // Let fibers that are already runnable (e.g. an attempt about to complete) add their writes to this batch:
+      // one scheduler turn, no timer, so a lone write is still flushed at once.
+      yield* Effect.yieldNow()
       const rest = yield* Queue.takeAll(queue)
       const batch = [first, ...rest]
       const exit = yield* Effect.exit(writeBatch(batch))
@@ -172,30 +186,30 @@ export const make = Effect.gen(function*() {
     flush: enqueue({ rows: [], events: [] }, true),
     run: (runId) =>
       Effect.orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRun))
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), runOf))
       ),
     workflow: (runId) =>
       Effect.orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) =>
-          Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(JSON.parse(row.spec as string)))
+          Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(parseJson(row.spec)))
         )
       ),
     runs: (query) =>
       Effect.orDie(
         sql`SELECT * FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
           ORDER BY created_at DESC, id DESC LIMIT ${query.limit ?? 50} OFFSET ${query.offset ?? 0}`
-      ).pipe(Effect.map((rows) => rows.map(toRun))),
+      ).pipe(Effect.map((rows) => rows.map(runOf))),
     tasks: (runId) =>
       Effect.orDie(sql`SELECT * FROM tasks WHERE run_id = ${runId} ORDER BY position`).pipe(
-        Effect.map((rows) => rows.map(toTask))
+        Effect.map((rows) => rows.map(taskOf))
       ),
     attempts: (runId) =>
       Effect.orDie(sql`SELECT * FROM attempts WHERE run_id = ${runId} ORDER BY task_id, attempt`).pipe(
-        Effect.map((rows) => rows.map(toAttempt))
+        Effect.map((rows) => rows.map(attemptOf))
       ),
     events: (runId, afterSeq = 0) =>
       Effect.orDie(sql`SELECT data FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`).pipe(
-        Effect.map((rows) => rows.map((row) => JSON.parse(row.data as string) as Event.Event))
+        Effect.map((rows) => rows.map((row) => parseJson(row.data) as Event.Event))
       ),
     lastSeq: (runId) =>
       Effect.orDie(sql`SELECT MAX(seq) AS seq FROM events WHERE run_id = ${runId}`).pipe(
@@ -203,7 +217,7 @@ export const make = Effect.gen(function*() {
       ),
     unfinished: Effect.orDie(
       sql`SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
-    ).pipe(Effect.map((rows) => rows.map(toRun))),
+    ).pipe(Effect.map((rows) => rows.map(runOf))),
     setOwner: (runId, owner) => Effect.orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
     owner: (runId) =>
       Effect.orDie(sql`SELECT owner FROM runs WHERE id = ${runId}`).pipe(
