@@ -1,5 +1,6 @@
 export * as DemoToolsProvider from "./DemoToolsProvider.js"
 export * as FnProvider from "./FnProvider.js"
 export * as HttpProvider from "./HttpProvider.js"
+export * as Hub from "./Hub.js"
 export * as Provider from "./Provider.js"
 export * as ProviderRegistry from "./ProviderRegistry.js"
