@@ -8,6 +8,7 @@ import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
 import * as Executor from "./Executor.js"
 import * as EventBus from "./EventBus.js"
+import type { Journal } from "./Journal.js"
 import * as Scheduler from "./Scheduler.js"
 import * as SqlJournal from "./SqlJournal.js"
 
@@ -23,6 +24,8 @@ export interface Options extends SqlJournal.SqliteOptions {
   readonly maxPayloadBytes?: number
   /** Settings of the HTTP provider. */
   readonly http?: Partial<typeof HttpProvider.HttpConfig.Service>
+  /** Another journal than the SQLite file (e.g. `SqlJournal.layerPg`). */
+  readonly journal?: Layer.Layer<Journal, never, EventBus.EventBus>
 }
 
 /** The built-in providers: http, the demo tools and the given functions. */
@@ -40,7 +43,7 @@ export const layer = (options: Options) => {
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes })
   })
-  const journal = SqlJournal.layerSqlite(options)
+  const journal = options.journal ?? SqlJournal.layerSqlite(options)
   const providers = layerProviders(options)
   return Engine.layer.pipe(
     Layer.provideMerge(Executor.layerLocal),

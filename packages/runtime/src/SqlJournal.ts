@@ -6,12 +6,14 @@
 import { type Event, Run, Workflow } from "@gleitzeit/core"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
@@ -86,8 +88,7 @@ const toAttempt = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.A
     idempotencyKey: row.idempotency_key as string
   })
 
-/** Runs the journal's migrations on the current SqlClient. */
-export const migrate = Migrator.make({})({
+const runMigrations = Migrator.make({})({
   table: "gleitzeit_migrations",
   loader: Migrator.fromRecord({
     "0001_init": Effect.gen(function*() {
@@ -95,6 +96,21 @@ export const migrate = Migrator.make({})({
       const statements = sql.onDialectOrElse({ pg: () => pgSchema.init, orElse: () => sqliteSchema.init })
       for (const statement of statements) yield* sql.unsafe(statement)
     })
+  })
+})
+
+/**
+ * Runs the journal's migrations on the current SqlClient. On PostgreSQL an advisory lock serializes them, so nodes
+ * starting at once on an empty database do not race.
+ */
+export const migrate = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(
+        Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext('gleitzeit-migrations'))`, runMigrations)
+      ),
+    orElse: () => runMigrations
   })
 })
 
@@ -258,3 +274,28 @@ export const layerSqliteClient = (options: SqliteOptions) =>
 /** The journal on a SQLite file (needs an EventBus). */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<Journal, never, EventBus> =>
   Layer.scoped(Journal, make).pipe(Layer.provide(layerSqliteClient(options)))
+
+/** PostgreSQL settings. */
+export interface PgOptions {
+  /** The connection URL (a secret: it may hold a password). */
+  readonly url: Redacted.Redacted | string
+  /** Connections kept in the pool. */
+  readonly maxConnections?: number
+}
+
+/** The PostgreSQL client, migrated. */
+export const layerPgClient = (options: PgOptions) =>
+  Layer.effectDiscard(Effect.orDie(migrate)).pipe(
+    Layer.provideMerge(
+      PgClient.layer({
+        url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+        maxConnections: options.maxConnections ?? 10,
+        applicationName: "gleitzeit"
+      })
+    ),
+    Layer.orDie
+  )
+
+/** The journal on PostgreSQL (needs an EventBus); the tables are shared by every node of a cluster. */
+export const layerPg = (options: PgOptions): Layer.Layer<Journal, never, EventBus> =>
+  Layer.scoped(Journal, make).pipe(Layer.provide(layerPgClient(options)))
