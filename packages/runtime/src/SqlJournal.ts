@@ -100,19 +100,11 @@ const runMigrations = Migrator.make({})({
 })
 
 /**
- * Runs the journal's migrations on the current SqlClient. On PostgreSQL an advisory lock serializes them, so nodes
- * starting at once on an empty database do not race.
+ * Runs the journal's migrations on the current SqlClient. The migrator serializes concurrent runs with a table
+ * lock; only the creation of its own table can race when nodes start at once on an empty database, and the loser
+ * simply tries again (the table exists by then).
  */
-export const migrate = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  return yield* sql.onDialectOrElse({
-    pg: () =>
-      sql.withTransaction(
-        Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext('gleitzeit-migrations'))`, runMigrations)
-      ),
-    orElse: () => runMigrations
-  })
-})
+export const migrate = Effect.retry(runMigrations, { times: 5 })
 
 /** Builds the journal on the current SqlClient (migrations must have run). */
 export const make = Effect.gen(function*() {
