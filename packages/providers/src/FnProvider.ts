@@ -20,7 +20,7 @@ export interface Definition {
 
 /** Options of a function definition. */
 export interface Options<A, I> {
-  /** Schema of the params (default: any JSON object). */
+  /** Schema of the params (default: a JSON object of whatever fields). */
   readonly params?: Schema.Schema<A, I>
   /** One line for listings. */
   readonly description?: string
