@@ -4,16 +4,20 @@
  * no-new-privileges, as a non-root user, optionally under gVisor (`runtime: "runsc"`).
  *
  * Untrusted code gets a fresh container per execution (create → attach → start → wait → remove). Trusted code
- * runs by `exec` in a warm container from a pool keyed by limits (`KeyedPool` with an idle time-to-live): a
- * container goes back to the pool only when the run ended normally and no process of it is left; a timeout, an
+ * runs by `exec` in a warm container from a pool per set of limits (an `RcMap` of `Pool`s, both with an idle
+ * time-to-live; not `KeyedPool`, which runs every item's acquisition in the pool's own scope, so a retired
+ * container would only be removed at shutdown): a container goes back to the pool only when the run ended
+ * normally and no process of it is left; a timeout, an
  * interruption, an OOM kill or a leftover process retires it. Containers are removed by finalizers, so also when
  * the run times out or its fiber is interrupted; containers left behind by a crashed process of this host are
  * removed at start.
  */
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as KeyedPool from "effect/KeyedPool"
 import * as Layer from "effect/Layer"
+import * as Pool from "effect/Pool"
+import * as RcMap from "effect/RcMap"
 import * as Schedule from "effect/Schedule"
 import Docker from "dockerode"
 import { availableParallelism, hostname } from "node:os"
@@ -166,6 +170,9 @@ const attach = (
   return { stdout, stderr, ended }
 }
 
+/** The warm container had stopped (killed by an OOM of PID 1, removed from outside): retire it, try another. */
+class StaleContainer extends Data.TaggedError("StaleContainer")<{ readonly id: string }> {}
+
 interface Warm {
   readonly container: Docker.Container
   readonly id: string
@@ -279,11 +286,15 @@ export const make = (partial: Partial<Options> = {}) =>
         })
       )
 
-    const pool = yield* KeyedPool.makeWithTTL({
-      acquire: acquireWarm,
-      min: () => 0,
-      max: () => options.poolSize,
-      timeToLive: options.idleTimeToLive
+    const pools = yield* RcMap.make({
+      lookup: (key: string) =>
+        Pool.makeWithTTL({
+          acquire: acquireWarm(key),
+          min: 0,
+          max: options.poolSize,
+          timeToLive: options.idleTimeToLive
+        }),
+      idleTimeToLive: options.idleTimeToLive
     })
 
     const timedOut = (execution: Execution, attached: Attached) => () =>
@@ -390,14 +401,24 @@ export const make = (partial: Partial<Options> = {}) =>
         Effect.map((top) => Math.max(0, ((top as { Processes?: Array<unknown> }).Processes ?? []).length - 1))
       )
 
-    /** Trusted code: `exec` in a warm container from the pool. */
+    /** Trusted code: `exec` in a warm container from the pool; a container found dead is replaced once. */
     const runWarm = (execution: Execution) =>
+      runInWarm(execution).pipe(
+        Effect.retry({ times: 1, while: (error) => error instanceof StaleContainer }),
+        Effect.catchIf(
+          (error): error is StaleContainer => error instanceof StaleContainer,
+          (error) => new SandboxFailed({ message: `warm container ${error.id} stopped`, cause: error })
+        )
+      )
+
+    const runInWarm = (execution: Execution) =>
       Effect.scoped(
         Effect.gen(function*() {
-          const warm = yield* KeyedPool.get(pool, poolKey(execution.limits))
+          const pool = yield* RcMap.get(pools, poolKey(execution.limits))
+          const warm = yield* Pool.get(pool)
           let keep = false
           // Runs before the pool takes the container back: anything but a clean, normal end retires it.
-          yield* Effect.addFinalizer(() => keep ? Effect.void : KeyedPool.invalidate(pool, warm))
+          yield* Effect.addFinalizer(() => keep ? Effect.void : Pool.invalidate(pool, warm))
           const reused = warm.uses > 0
           warm.uses++
           const exec = yield* call("exec", (abortSignal) =>
@@ -410,7 +431,12 @@ export const make = (partial: Partial<Options> = {}) =>
               WorkingDir: "/tmp",
               Env: env,
               abortSignal
-            }))
+            })).pipe(
+              Effect.catchIf(
+                (error) => "cause" in error && statusCode(error.cause) === 409,
+                () => new StaleContainer({ id: warm.id })
+              )
+            )
           const stream = yield* Effect.acquireRelease(
             call("exec start", (abortSignal) => exec.start({ hijack: true, stdin: true, abortSignal })).pipe(
               Effect.map((s) => s as unknown as Duplex)

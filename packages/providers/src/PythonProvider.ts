@@ -1,0 +1,390 @@
+/**
+ * `python/execute` and `python/validate`: Python code run in a `Sandbox` (Docker or bubblewrap), never in this
+ * process. A small runner inside the sandbox reads `{code, context}` from stdin, executes the code with `context`
+ * among its globals and replies with the code's top-level `result` (or the exception's type, message and
+ * traceback) after a marker on stdout.
+ *
+ * How a run ended decides the failure: a Python exception → `ExecutionFailed` with the traceback; a non-zero
+ * exit → `ExecutionFailed` with the exit code; the timeout → `Timeout` (container or process group killed); the
+ * memory limit → `OutOfMemory` (OOM kill, or `MemoryError` under the address-space limit); a file outside the
+ * allowed roots → `SandboxViolation`; no usable sandbox → `Unavailable`, saying how to enable one. Forbidden
+ * operations (network, writes outside /tmp) fail inside Python, so they surface as that exception.
+ */
+import { type Json, Protocol, ProviderError, PythonProtocol } from "@gleitzeit/core"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import { realpath, stat, readFile } from "node:fs/promises"
+import { resolve, sep } from "node:path"
+import * as DockerSandbox from "./DockerSandbox.js"
+import * as Runner from "./internal/python/runner.js"
+import * as LocalSandbox from "./LocalSandbox.js"
+import type { ExecuteContext, Provider } from "./Provider.js"
+import * as ProviderRegistry from "./ProviderRegistry.js"
+import * as Sandbox from "./Sandbox.js"
+
+/** Which sandbox runs the code: `auto` takes Docker when its engine answers (with the image), else bubblewrap. */
+export type Backend = "auto" | "docker" | "local"
+
+/** Settings of the Python provider. */
+export interface Settings {
+  /** The sandbox backend. */
+  readonly backend: Backend
+  /** Limits of a task that gives none. */
+  readonly defaultLimits: Sandbox.Limits
+  /** The largest limits a task may ask for. */
+  readonly maxLimits: Sandbox.Limits
+  /** Timeout of a task that gives none. */
+  readonly defaultTimeout: Duration.Duration
+  /** The longest timeout a task may ask for. */
+  readonly maxTimeout: Duration.Duration
+  /** Whether code counts as trusted (may run in a reused warm container) when a task does not say. */
+  readonly trustedByDefault: boolean
+  /** stdout and stderr kept per run, in bytes each (the rest is dropped, with a marker). */
+  readonly maxOutputBytes: number
+  /** The largest `result`, in bytes of JSON. */
+  readonly maxResultBytes: number
+  /** Directories `file` params may point into (resolved against the working directory). */
+  readonly fileRoots: ReadonlyArray<string>
+  /** The largest `file`, in bytes. */
+  readonly maxFileBytes: number
+  /** The Docker sandbox. */
+  readonly docker: DockerSandbox.Options
+  /** The local (bubblewrap) sandbox. */
+  readonly local: LocalSandbox.Options
+}
+
+/** Settings with every key optional, the sandboxes' too. */
+export type PartialSettings = Partial<Omit<Settings, "docker" | "local">> & {
+  readonly docker?: Partial<DockerSandbox.Options>
+  readonly local?: Partial<LocalSandbox.Options>
+}
+
+/** Settings of the Python provider. */
+export class PythonConfig extends Context.Tag("@gleitzeit/providers/PythonConfig")<PythonConfig, Settings>() {
+  /** The defaults: auto backend, 256 MiB / 1 CPU / 64 processes / 30 s per run, untrusted, 1 MiB output. */
+  static readonly defaults: Settings = {
+    backend: "auto",
+    defaultLimits: {
+      memoryMb: PythonProtocol.defaults.memory_mb,
+      cpus: PythonProtocol.defaults.cpus,
+      pids: PythonProtocol.defaults.pids
+    },
+    maxLimits: { memoryMb: 4096, cpus: 4, pids: 1024 },
+    defaultTimeout: Duration.seconds(PythonProtocol.defaults.timeout),
+    maxTimeout: Duration.hours(1),
+    trustedByDefault: false,
+    maxOutputBytes: 1024 * 1024,
+    maxResultBytes: 16 * 1024 * 1024,
+    fileRoots: ["."],
+    maxFileBytes: 1024 * 1024,
+    docker: DockerSandbox.defaults,
+    local: LocalSandbox.defaults
+  }
+  /** The defaults overridden by `partial` (the sandboxes' settings key by key). */
+  static readonly settings = (partial: PartialSettings = {}): Settings => ({
+    ...PythonConfig.defaults,
+    ...partial,
+    docker: { ...PythonConfig.defaults.docker, ...partial.docker },
+    local: { ...PythonConfig.defaults.local, ...partial.local }
+  })
+  /** A layer with the defaults overridden by `partial`. */
+  static readonly layer = (partial: PartialSettings = {}) => Layer.succeed(PythonConfig, PythonConfig.settings(partial))
+}
+
+const enableHint = "enable one: install docker.io and start dockerd (with an image holding /usr/bin/python3, see " +
+  "scripts/setup-test-infra.sh), or apt-get install bubblewrap"
+
+/** The sandbox the settings ask for; when none can work, a sandbox whose every run says how to enable one. */
+export const layerSandbox: Layer.Layer<Sandbox.Sandbox, never, PythonConfig> = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const config = yield* PythonConfig
+    switch (config.backend) {
+      case "docker":
+        return DockerSandbox.layer(config.docker)
+      case "local":
+        return LocalSandbox.layer(config.local).pipe(
+          Layer.catchAll((error) => Sandbox.layerUnavailable(`${error.message}; ${enableHint}`))
+        )
+      case "auto": {
+        const docker = yield* Effect.either(DockerSandbox.probe(config.docker))
+        if (Either.isRight(docker)) {
+          yield* Effect.logDebug(`python sandbox: docker on ${config.docker.socketPath} (${config.docker.image})`)
+          return DockerSandbox.layer(config.docker)
+        }
+        const local = yield* Effect.either(LocalSandbox.make(config.local))
+        if (Either.isRight(local)) {
+          yield* Effect.logDebug(`python sandbox: bubblewrap (docker: ${docker.left.message})`)
+          return Layer.succeed(Sandbox.Sandbox, local.right)
+        }
+        const message = `no Python sandbox is available (docker: ${docker.left.message}; local: ` +
+          `${local.left.message}); ${enableHint}`
+        yield* Effect.logWarning(message)
+        return Sandbox.layerUnavailable(message)
+      }
+    }
+  })
+)
+
+const provider = "python"
+
+const failure = (method: string, reason: ProviderError.Reason, message: string, cause?: unknown) =>
+  ProviderError.make({ provider, method, reason, message, cause })
+
+const tail = (text: string, max = 2000) => text.length <= max ? text : `…${text.slice(text.length - max)}`
+
+const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60)
+
+/** Builds the provider over the `Sandbox` in context. */
+export const make = Effect.gen(function*() {
+  const config = yield* PythonConfig
+  const sandbox = yield* Sandbox.Sandbox
+
+  const readSource = (method: string, file: string) =>
+    Effect.tryPromise({
+      try: async () => {
+        const path = await realpath(resolve(file)).catch(() => undefined)
+        if (path === undefined) return { _tag: "NotFound" as const }
+        const roots = await Promise.all(config.fileRoots.map((root) => realpath(resolve(root)).catch(() => root)))
+        if (!roots.some((root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep))) {
+          return { _tag: "Outside" as const, path, roots }
+        }
+        const info = await stat(path)
+        if (info.size > config.maxFileBytes) return { _tag: "TooLarge" as const, path }
+        return { _tag: "Read" as const, path, text: await readFile(path, "utf8") }
+      },
+      catch: (cause) => failure(method, { _tag: "Internal" }, `cannot read ${file}: ${String(cause)}`, cause)
+    }).pipe(
+      Effect.flatMap((read) => {
+        switch (read._tag) {
+          case "NotFound":
+            return Effect.fail(failure(method, { _tag: "NotFound" }, `the Python file ${file} does not exist`))
+          case "Outside":
+            return Effect.fail(
+              failure(
+                method,
+                { _tag: "SandboxViolation" },
+                `the Python file ${read.path} is outside the allowed roots (${read.roots.join(", ")})`
+              )
+            )
+          case "TooLarge":
+            return Effect.fail(
+              failure(
+                method,
+                { _tag: "TooLarge", limitBytes: config.maxFileBytes },
+                `the Python file ${read.path} exceeds ${config.maxFileBytes} bytes`
+              )
+            )
+          case "Read":
+            return Effect.succeed({ source: read.text, filename: read.path })
+        }
+      })
+    )
+
+  const sourceOf = (method: string, p: { readonly code?: string | undefined; readonly file?: string | undefined }) =>
+    p.file !== undefined ? readSource(method, p.file) : Effect.succeed({ source: p.code ?? "", filename: "<code>" })
+
+  const limitsOf = (method: string, requested: PythonProtocol.Limits) => {
+    const limits: Sandbox.Limits = {
+      memoryMb: requested.memory_mb ?? config.defaultLimits.memoryMb,
+      cpus: requested.cpus ?? config.defaultLimits.cpus,
+      pids: requested.pids ?? config.defaultLimits.pids
+    }
+    const over = [
+      limits.memoryMb > config.maxLimits.memoryMb ? `memory_mb ${limits.memoryMb} > ${config.maxLimits.memoryMb}` : "",
+      limits.cpus > config.maxLimits.cpus ? `cpus ${limits.cpus} > ${config.maxLimits.cpus}` : "",
+      limits.pids > config.maxLimits.pids ? `pids ${limits.pids} > ${config.maxLimits.pids}` : ""
+    ].filter((s) => s !== "")
+    return over.length === 0
+      ? Effect.succeed(limits)
+      : Effect.fail(failure(method, { _tag: "InvalidParams" }, `limits above the allowed maximum: ${over.join(", ")}`))
+  }
+
+  const nonce = Effect.map(
+    Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
+    ([a, b]) => `${a.toString(16)}${b.toString(16)}`
+  )
+
+  /** Runs the runner in the sandbox; maps how the sandbox run ended to a reply or a typed failure. */
+  const runRunner = Effect.fn("PythonProvider.run")(function*(
+    method: string,
+    ctx: ExecuteContext,
+    request: {
+      readonly mode: "execute" | "validate"
+      readonly source: string
+      readonly filename: string
+      readonly context: Json.JsonObject
+      readonly limits: Sandbox.Limits
+      readonly timeout: Duration.Duration
+      readonly trusted: boolean
+    }
+  ) {
+    const id = yield* nonce
+    const reuse = request.trusted && sandbox.backend === "docker"
+    const input = JSON.stringify({
+      nonce: id,
+      mode: request.mode,
+      code: request.source,
+      filename: request.filename,
+      context: request.context,
+      warm: reuse
+    })
+    const label = `gleitzeit-${sanitize(ctx.runId)}-${sanitize(ctx.taskId)}-${ctx.attempt}-${id.slice(0, 8)}`
+    const started = yield* Clock.currentTimeMillis
+    const completed = yield* sandbox.run({
+      script: Runner.script,
+      input,
+      label,
+      limits: request.limits,
+      timeout: request.timeout,
+      reuse,
+      maxOutputBytes: config.maxOutputBytes,
+      tailBytes: config.maxResultBytes + 1024
+    }).pipe(
+      Effect.catchTags({
+        SandboxUnavailable: (error) => failure(method, { _tag: "Unavailable" }, error.message, error.cause),
+        SandboxFailed: (error) => failure(method, { _tag: "Internal" }, error.message, error.cause),
+        SandboxTimeout: (error) =>
+          Effect.zipRight(
+            emitOutput(ctx, error.stdout.text, error.stderr.text),
+            failure(
+              method,
+              { _tag: "Timeout" },
+              `${method} ran longer than ${Duration.format(error.timeout)} and was killed`
+            )
+          )
+      })
+    )
+    const durationMs = (yield* Clock.currentTimeMillis) - started
+    const { malformed, output, reply } = Runner.split(completed.stdout.text, id)
+    const stderr = completed.stderr.text
+    if (reply !== undefined && reply.ok) return { reply, stdout: output, stderr, completed, durationMs }
+    yield* emitOutput(ctx, output, stderr)
+    if (reply !== undefined) {
+      if (reply.kind === "exception" && reply.type === "MemoryError") {
+        return yield* failure(method, { _tag: "OutOfMemory" }, `MemoryError: the code exceeded ` +
+          `${request.limits.memoryMb} MiB${reply.message === "" ? "" : ` (${reply.message})`}`)
+      }
+      return yield* failure(
+        method,
+        {
+          _tag: "ExecutionFailed",
+          exitCode: completed.exitCode,
+          ...(reply.traceback === undefined ? {} : { traceback: reply.traceback })
+        },
+        reply.kind === "exception" ? `${reply.type}: ${reply.message}` : reply.message
+      )
+    }
+    if (completed.oomKilled || /\bMemoryError\b|Cannot allocate memory|bad_alloc/.test(stderr)) {
+      return yield* failure(
+        method,
+        { _tag: "OutOfMemory" },
+        `the code exceeded its memory limit of ${request.limits.memoryMb} MiB and was killed`
+      )
+    }
+    if (completed.exitCode === 128 + 31) {
+      return yield* failure(method, { _tag: "SandboxViolation" }, `a forbidden system call killed the code (SIGSYS)`)
+    }
+    if (completed.exitCode !== 0 || malformed) {
+      return yield* failure(
+        method,
+        { _tag: "ExecutionFailed", exitCode: completed.exitCode },
+        `python exited with status ${completed.exitCode}${stderr.trim() === "" ? "" : `: ${tail(stderr.trim())}`}`
+      )
+    }
+    // `os._exit(0)`: the code ended successfully without letting the runner reply.
+    const none: Runner.Reply = { ok: true, result: null }
+    return { reply: none, stdout: output, stderr, completed, durationMs }
+  })
+
+  const emitOutput = (ctx: ExecuteContext, stdout: string, stderr: string) =>
+    Effect.zipRight(
+      stdout === "" ? Effect.void : ctx.emit("stdout", stdout),
+      stderr === "" ? Effect.void : ctx.emit("stderr", stderr)
+    )
+
+  const timeoutOf = (method: string, seconds: number | undefined) => {
+    const timeout = seconds === undefined ? config.defaultTimeout : Duration.seconds(seconds)
+    return Duration.greaterThan(timeout, config.maxTimeout)
+      ? Effect.fail(
+        failure(method, { _tag: "InvalidParams" }, `timeout above the allowed ${Duration.format(config.maxTimeout)}`)
+      )
+      : Effect.succeed(timeout)
+  }
+
+  const execute = Effect.fn("PythonProvider.execute")(function*(
+    p: PythonProtocol.ExecuteParams,
+    ctx: ExecuteContext
+  ) {
+    const method = "python/execute"
+    const { filename, source } = yield* sourceOf(method, p)
+    const limits = yield* limitsOf(method, p.limits)
+    const timeout = yield* timeoutOf(method, p.timeout)
+    const run = yield* runRunner(method, ctx, {
+      mode: "execute",
+      source,
+      filename,
+      context: p.context,
+      limits,
+      timeout,
+      trusted: p.trusted ?? config.trustedByDefault
+    })
+    const result = "result" in run.reply ? run.reply.result : null
+    const out: PythonProtocol.ExecuteResult = {
+      result,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      exit_code: run.completed.exitCode,
+      duration_ms: run.durationMs
+    }
+    return out as Json.Json
+  })
+
+  const validate = Effect.fn("PythonProvider.validate")(function*(
+    p: PythonProtocol.ValidateParams,
+    ctx: ExecuteContext
+  ) {
+    const method = "python/validate"
+    const { filename, source } = yield* sourceOf(method, p)
+    const run = yield* runRunner(method, ctx, {
+      mode: "validate",
+      source,
+      filename,
+      context: {},
+      limits: config.defaultLimits,
+      timeout: config.defaultTimeout,
+      // Compiling runs none of the code: a warm container is fine.
+      trusted: true
+    })
+    if (!("valid" in run.reply)) {
+      return yield* failure(method, { _tag: "Internal" }, "the runner did not answer the validation")
+    }
+    const out: PythonProtocol.ValidateResult = run.reply.error === undefined
+      ? { valid: run.reply.valid }
+      : { valid: run.reply.valid, error: run.reply.error }
+    return out as Json.Json
+  })
+
+  const python: Provider = {
+    id: provider,
+    spec: PythonProtocol.spec,
+    execute: (method: Protocol.MethodSpec, params: unknown, ctx: ExecuteContext) =>
+      method.name === "python/validate"
+        ? validate(params as PythonProtocol.ValidateParams, ctx)
+        : execute(params as PythonProtocol.ExecuteParams, ctx),
+    health: sandbox.health
+  }
+  return python
+})
+
+/** Registers the Python provider over the sandbox `PythonConfig` asks for (needs `PythonConfig`). */
+export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PythonConfig> = ProviderRegistry
+  .register(make).pipe(Layer.provide(layerSandbox))
+
+/** Registers the Python provider with the given settings: `Embedded.layer({ providers: PythonProvider.layerConfig() })`. */
+export const layerConfig = (partial: PartialSettings = {}): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> =>
+  layer.pipe(Layer.provide(PythonConfig.layer(partial)))
