@@ -1,0 +1,249 @@
+/**
+ * The LLM provider against a real test LLM server (node-llama-cpp, random weights) over both wire formats:
+ * every method, streaming, structured output, embeddings, errors, cancellation, the cache and fallback models.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { call, endpoint, failureOf, llmServers, makeProvider, png, type Streamed } from "./llmHelpers.js"
+
+const servers = llmServers(1)
+const dir = mkdtempSync(join(tmpdir(), "gleitzeit-llm-test-"))
+const imagePath = join(dir, "pixel.png")
+const textPath = join(dir, "notes.txt")
+writeFileSync(imagePath, png())
+writeFileSync(textPath, "the file's content")
+
+const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+describe.each(["ollama", "openai"] as const)("%s API", (type) => {
+  const provider = () => makeProvider({ endpoints: [endpoint(servers()[0]!, type, `${type}-1`)] })
+
+  it.scopedLive("llm/chat streams tokens in order as they arrive, and reports message, usage, model and instance", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const streamed: Streamed = { tokens: [] }
+      const result = yield* call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "hello" }],
+        system: "be brief",
+        max_tokens: 12,
+        seed: 1
+      }, streamed)
+      assert.isTrue(streamed.tokens.length > 1, `${streamed.tokens.length} chunks`)
+      assert.strictEqual(streamed.tokens.join(""), result.response)
+      assert.deepStrictEqual(result.message, { role: "assistant", content: result.response })
+      assert.strictEqual(result.model, "tiny-chat")
+      assert.strictEqual(result.instance, `${type}-1`)
+      assert.isTrue(result.usage.prompt_tokens > 0)
+      assert.isTrue(result.usage.completion_tokens > 0 && result.usage.completion_tokens <= 12)
+      assert.strictEqual(result.usage.total_tokens, result.usage.prompt_tokens + result.usage.completion_tokens)
+      assert.isFalse(result.cached)
+    }))
+
+  it.scopedLive("llm/chat without streaming gives the same text under a seed, and emits no tokens", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const params = { model: "tiny-chat", messages: [{ role: "user", content: "same" }], max_tokens: 8, seed: 7 }
+      const streamed: Streamed = { tokens: [] }
+      const whole = yield* call(llm, "llm/chat", { ...params, stream: false }, streamed)
+      const again = yield* call(llm, "llm/chat", params)
+      assert.deepStrictEqual(streamed.tokens, [])
+      assert.strictEqual(whole.response, again.response)
+      assert.isTrue(whole.usage.completion_tokens > 0)
+    }))
+
+  it.scopedLive("llm/generate (alias of llm/complete) completes a prompt with file_path text appended", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const streamed: Streamed = { tokens: [] }
+      const result = yield* call(llm, "llm/generate", {
+        model: "tiny-code",
+        prompt: "def f(",
+        file_path: textPath,
+        max_tokens: 6,
+        options: { ignore_eos: true }
+      }, streamed)
+      assert.strictEqual(result.usage.completion_tokens, 6)
+      assert.strictEqual(streamed.tokens.join(""), result.response)
+      assert.isUndefined(result.message)
+      assert.strictEqual(result.done_reason, "length")
+    }))
+
+  it.scopedLive("structured output: a JSON schema is enforced and the answer decoded into `parsed`; json gives an object", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const format = {
+        type: "object",
+        properties: { name: { type: "string", maxLength: 8 }, n: { type: "integer" } },
+        required: ["name", "n"],
+        additionalProperties: false
+      }
+      const result = yield* call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "json please" }],
+        format,
+        max_tokens: 200,
+        seed: 3
+      })
+      assert.isString(result.parsed.name)
+      assert.isTrue(Number.isInteger(result.parsed.n))
+      assert.deepStrictEqual(result.parsed, JSON.parse(result.response))
+      const any = yield* call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "json" }],
+        format: "json",
+        max_tokens: 200,
+        seed: 3
+      })
+      assert.isObject(any.parsed)
+    }))
+
+  it.scopedLive("tools: the answer carries tool_calls with object arguments", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const result = yield* call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "weather in Berlin?" }],
+        tools: [{
+          type: "function",
+          function: {
+            name: "weather",
+            parameters: { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"] }
+          }
+        }],
+        seed: 2
+      })
+      assert.strictEqual(result.tool_calls.length, 1)
+      assert.strictEqual(result.tool_calls[0].name, "weather")
+      assert.isString(result.tool_calls[0].arguments.city)
+      assert.deepStrictEqual(result.message.tool_calls, result.tool_calls)
+    }))
+
+  it.scopedLive("llm/vision reads image_path, base64-encodes it and answers like chat", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const result = yield* call(llm, "llm/vision", {
+        model: "tiny-chat",
+        prompt: "what is in the picture?",
+        image_path: imagePath,
+        max_tokens: 4
+      })
+      assert.isString(result.response)
+      assert.strictEqual(result.message.role, "assistant")
+      assert.isTrue(result.usage.completion_tokens > 0)
+    }))
+
+  it.scopedLive("llm/embed embeds one text or a list (llm/embeddings alias): vectors of the model's dimension", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const one = yield* call(llm, "llm/embeddings", { model: "tiny-embed", text: "alpha" })
+      assert.strictEqual(one.embedding.length, 64)
+      assert.strictEqual(one.embeddings.length, 1)
+      const many = yield* call(llm, "llm/embed", { model: "tiny-embed", text: ["alpha", "beta", "gamma"] })
+      assert.strictEqual(many.embeddings.length, 3)
+      many.embeddings[0].forEach((v: number, i: number) => assert.closeTo(v, one.embedding[i], 1e-6))
+      assert.notDeepEqual(many.embeddings[1], many.embeddings[0])
+      assert.isTrue(many.usage.prompt_tokens > 0)
+      assert.strictEqual(many.instance, `${type}-1`)
+    }))
+
+  it.scopedLive("llm/list_models lists the endpoint's models with the instances serving them", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const result = yield* call(llm, "llm/list_models", {})
+      const names = result.models.map((m: { name: string }) => m.name)
+      assert.includeMembers(names, ["tiny-chat", "tiny-code", "tiny-embed"])
+      assert.deepStrictEqual(result.models.find((m: { name: string }) => m.name === "tiny-chat").instances, [`${type}-1`])
+    }))
+
+  it.scopedLive("an unknown model is a NotFound ProviderError naming it", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const error = yield* failureOf(call(llm, "llm/chat", { model: "nope", messages: [{ role: "user", content: "x" }] }))
+      assert.strictEqual(error.reason._tag, "NotFound")
+      assert.include(error.message, "nope")
+      assert.isFalse(error.retryable)
+    }))
+
+  it.scopedLive("an error in the middle of a stream (HTTP 200) fails the call after the chunks before it were streamed", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const streamed: Streamed = { tokens: [] }
+      const error = yield* failureOf(
+        call(llm, "llm/chat", { model: "fail-midstream", messages: [{ role: "user", content: "x" }] }, streamed)
+      )
+      assert.strictEqual(error.reason._tag, "HttpStatus")
+      assert.include(error.message, "during generation")
+      assert.isTrue(error.retryable)
+      assert.strictEqual(streamed.tokens.length, 3)
+    }))
+
+  it.scopedLive("a 429 is RateLimited with the server's retry-after", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const server = servers()[0]!
+      yield* promise(() => server.fault({ path: type === "ollama" ? "/api/chat" : "/v1/chat/completions", status: 429, retryAfter: 3 }))
+      const error = yield* failureOf(call(llm, "llm/chat", { model: "tiny-chat", messages: [{ role: "user", content: "x" }] }))
+      assert.deepStrictEqual(error.reason, { _tag: "RateLimited", retryAfterMs: 3000 })
+    }))
+
+  it.scopedLive("interrupting a streaming call aborts the HTTP request within 100 ms; the server sees the socket close", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const server = servers()[0]!
+      yield* promise(() => server.reset())
+      const streamed: Streamed = { tokens: [] }
+      const fiber = yield* Effect.fork(call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "go on forever" }],
+        max_tokens: 4000,
+        options: { ignore_eos: true }
+      }, streamed))
+      while (streamed.tokens.length < 2) yield* Effect.sleep("5 millis")
+      const started = performance.now()
+      yield* Fiber.interrupt(fiber)
+      assert.isBelow(performance.now() - started, 100)
+      const stats = yield* promise(() => server.waitFor((s) => s.aborted === 1 && s.activeGenerations === 0))
+      assert.isBelow(stats.aborts[0]!.completionTokens, 4000)
+      assert.isTrue(stats.aborts[0]!.streaming)
+    }))
+
+  it.scopedLive("a deterministic request with cache: true is answered from the cache the second time", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const server = servers()[0]!
+      const params = { model: "tiny-chat", messages: [{ role: "user", content: "cache me" }], max_tokens: 5, temperature: 0, cache: true }
+      const first = yield* call(llm, "llm/chat", params)
+      const before = (yield* promise(() => server.stats())).total
+      const streamed: Streamed = { tokens: [] }
+      const second = yield* call(llm, "llm/chat", params, streamed)
+      const after = (yield* promise(() => server.stats())).total
+      assert.isFalse(first.cached)
+      assert.isTrue(second.cached)
+      assert.strictEqual(second.response, first.response)
+      assert.strictEqual(after, before, "no request reached the server")
+      const random = yield* call(llm, "llm/chat", { ...params, temperature: 0.8 })
+      assert.isFalse(random.cached, "non-deterministic requests are never cached")
+      const embedded = yield* call(llm, "llm/embed", { model: "tiny-embed", text: "x", cache: true })
+      const embeddedAgain = yield* call(llm, "llm/embed", { model: "tiny-embed", text: "x", cache: true })
+      assert.deepStrictEqual([embedded.cached, embeddedAgain.cached], [false, true])
+    }))
+
+  it.scopedLive("fallback models: an unknown first model falls back to the next, and the result says which served", () =>
+    Effect.gen(function*() {
+      const llm = yield* provider()
+      const result = yield* call(llm, "llm/chat", {
+        model: "missing-model",
+        fallback_models: ["fail-midstream", "tiny-code"],
+        messages: [{ role: "user", content: "x" }],
+        max_tokens: 3
+      })
+      assert.strictEqual(result.model, "tiny-code")
+      assert.strictEqual(result.instance, `${type}-1`)
+      assert.deepStrictEqual(result.fallbacks.map((f: { model: string }) => f.model), ["missing-model", "fail-midstream"])
+    }))
+})

@@ -1,0 +1,112 @@
+/**
+ * Shared helpers of the LLM provider tests: test servers started once per file (a server that cannot start fails
+ * every test naming node-llama-cpp), a provider built in the test's scope, and calls through the method specs.
+ */
+import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
+import { type Json, LlmProtocol, type ProviderError } from "@gleitzeit/core"
+import { LlmConfig, LlmProvider, type Provider } from "@gleitzeit/providers"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { deflateSync } from "node:zlib"
+import { crc32 } from "node:zlib"
+import { type LlmServer, startLlmServer } from "../../../test/llm/launch.js"
+
+/** Starts `count` LLM servers before the file's tests and stops them after; returns a getter. */
+export const llmServers = (count: number, models?: ReadonlyArray<string>) => {
+  const servers: Array<LlmServer> = []
+  let unavailable: unknown
+  beforeAll(async () => {
+    try {
+      const started = await Promise.all(
+        Array.from({ length: count }, () => startLlmServer(models === undefined ? {} : { models }))
+      )
+      servers.push(...started)
+    } catch (error) {
+      unavailable = error
+    }
+  })
+  beforeEach(() => {
+    if (unavailable !== undefined) throw unavailable
+  })
+  afterAll(() => Promise.all(servers.map((s) => s.stop())))
+  return () => servers
+}
+
+/** An endpoint of a test server in the given wire format. */
+export const endpoint = (
+  server: LlmServer,
+  type: "ollama" | "openai",
+  name: string,
+  extra: Partial<LlmConfig.Endpoint> = {}
+): LlmConfig.Endpoint => ({
+  name,
+  type,
+  url: type === "ollama" ? server.url : `${server.url}/v1`,
+  weight: 1,
+  priority: 0,
+  tags: [],
+  ...extra
+})
+
+/** The provider over the given settings, living as long as the scope. */
+export const makeProvider = (
+  settings: Partial<LlmConfig.LlmConfig["Type"]>
+): Effect.Effect<Provider.Provider, never, Scope.Scope> =>
+  LlmProvider.make.pipe(Effect.provide(LlmConfig.LlmConfig.layer({ retryOnOtherInstance: 0, ...settings })))
+
+/** What a call streamed. */
+export interface Streamed {
+  readonly tokens: Array<string>
+}
+
+/** Calls a method (or alias) with params decoded by its schema; collects streamed tokens into `streamed`. */
+export const call = (
+  provider: Provider.Provider,
+  method: string,
+  params: Record<string, unknown>,
+  streamed: Streamed = { tokens: [] }
+): Effect.Effect<Record<string, any>, ProviderError.ProviderError> => {
+  const spec = LlmProtocol.spec.methods.find((m) => m.name === method || (m.aliases ?? []).includes(method))!
+  const decoded = Schema.decodeUnknownSync(spec.params)(params)
+  return provider.execute(spec, decoded, {
+    runId: "run",
+    taskId: "task",
+    attempt: 1,
+    idempotencyKey: "key",
+    emit: (_stream, text) => Effect.sync(() => void streamed.tokens.push(text))
+  }).pipe(
+    Effect.tap((result) => Schema.decodeUnknown(spec.result!)(result).pipe(Effect.orDie)),
+    Effect.map((result) => result as Record<string, Json.Json> as Record<string, any>)
+  )
+}
+
+/** The reason tag of a failed call's ProviderError. */
+export const failureOf = <A>(effect: Effect.Effect<A, ProviderError.ProviderError>) =>
+  Effect.flip(effect)
+
+/** A small RGB PNG (solid colour), built without dependencies. */
+export const png = (width = 8, height = 8): Buffer => {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([length, body, crc])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header[8] = 8
+  header[9] = 2
+  const rows = Buffer.concat(
+    Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x80)]))
+  )
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0))
+  ])
+}
