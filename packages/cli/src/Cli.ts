@@ -4,15 +4,17 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
-import { ProviderRegistry } from "@gleitzeit/providers"
+import { McpConfig, McpProvider, ProviderRegistry } from "@gleitzeit/providers"
 import { BatchFiles, Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { parse } from "yaml"
 import * as CliConfig from "./CliConfig.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Printer from "./Printer.js"
@@ -33,26 +35,54 @@ const settings = Effect.flatMap(root, ({ config }) => CliConfig.load(Option.getO
   Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: ${error.message}`))
 )
 
-const embeddedLayer = (s: CliConfig.Settings) =>
+/** Which MCP servers a command connects: none, the configuration's, or also those of a workflow file. */
+type McpScope = { readonly workflow?: string } | undefined
+
+/** The MCP servers of the configuration's `mcp` section, plus those of the workflow's `providers.mcp` block. */
+const mcpServers = (scope: McpScope) =>
+  scope === undefined
+    ? Effect.succeed<ReadonlyArray<McpConfig.Server>>([])
+    : Effect.gen(function*() {
+      const { config } = yield* root
+      const configured = yield* CliConfig.loadMcp(Option.getOrUndefined(config)).pipe(
+        Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: ${error.message}`))
+      )
+      if (scope.workflow === undefined) return configured
+      const file = scope.workflow
+      const declared = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown }).pipe(
+        Effect.orElseSucceed(() => ({ providers: undefined })),
+        Effect.flatMap((document) => McpConfig.fromProviders(document.providers)),
+        Effect.catchAll((error) => fail(ExitCode.InvalidInput, `✘ ${file}: providers.mcp: ${error.message}`))
+      )
+      return McpConfig.merge(configured, declared)
+    })
+
+/** The provider layers built from configuration (MCP servers), merged into the registry. */
+const configuredProviders = (mcp: ReadonlyArray<McpConfig.Server>) => Layer.mergeAll(McpProvider.layerServers(mcp))
+
+const embeddedLayer = (s: CliConfig.Settings, mcp: ReadonlyArray<McpConfig.Server>) =>
   Embedded.layer({
     filename: s.database,
     synchronous: s.synchronous,
     concurrency: s.concurrency,
     maxPayloadBytes: s.maxPayloadBytes,
-    http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes }
+    http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
+    providers: configuredProviders(mcp)
   })
 
-/** Runs `effect` with the embedded runtime of the configuration. */
-const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(settings, (s) => Effect.provide(effect, embeddedLayer(s)))
+/** Runs `effect` with the embedded runtime of the configuration (connecting the MCP servers of `mcp`). */
+const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
+  Effect.flatMap(Effect.zip(settings, mcpServers(mcp)), ([s, servers]) =>
+    Effect.provide(effect, embeddedLayer(s, servers)))
 
 /** Runs `effect` with the providers only (no journal). */
-const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(settings, (s) =>
+const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
+  Effect.flatMap(Effect.zip(settings, mcpServers(mcp)), ([s, servers]) =>
     Effect.provide(
       effect,
       Embedded.layerProviders({
-        http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes }
+        http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
+        providers: configuredProviders(servers)
       })
     ))
 
@@ -144,7 +174,7 @@ const run = Command.make(
       const runId = yield* engine.submit(workflow)
       const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
       yield* finish(outcome, json)
-    }))
+    }), { workflow: file })
 ).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))
 
 const validate = Command.make(
@@ -157,7 +187,7 @@ const validate = Command.make(
       yield* Console.log(
         `✔ ${file} is valid: ${workflow.name}, ${workflow.tasks.length} task${workflow.tasks.length === 1 ? "" : "s"}`
       )
-    }))
+    }), { workflow: file })
 ).pipe(Command.withDescription("Check a workflow file and report every problem with its line and column"))
 
 const runArg = Args.text({ name: "run" }).pipe(Args.withDescription("run id"))
@@ -237,7 +267,7 @@ const resume = Command.make(
       const workflow = Option.getOrThrow(yield* journal.workflow(runId))
       const outcome = yield* follow(runId, afterSeq, Printer.namesOf(workflow), json)
       yield* finish(outcome, json)
-    }))
+    }), {})
 ).pipe(Command.withDescription("Resume an unfinished run (e.g. after a crash); completed tasks are not run again"))
 
 const cancel = Command.make(
@@ -269,7 +299,7 @@ const providers = Command.make(
         ])
       )
       yield* Console.log(Printer.table(["PROVIDER", "METHOD", "HEALTH", "DESCRIPTION"], rows))
-    }))
+    }), {})
 ).pipe(Command.withDescription("List providers, their methods and health"))
 
 const init = Command.make(

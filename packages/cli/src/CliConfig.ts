@@ -2,10 +2,12 @@
  * The CLI's configuration: `gleitzeit.yaml` in the working directory (or `--config FILE`), overridden by
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_HTTP_TIMEOUT`).
  */
+import { McpConfig } from "@gleitzeit/providers"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 
@@ -68,4 +70,24 @@ export const load = (file: string | undefined): Effect.Effect<Settings, ConfigEr
     const fromFile = ConfigProvider.fromJson(document)
     const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
     return Effect.withConfigProvider(settings, ConfigProvider.orElse(fromEnv, () => fromFile))
+  })
+
+/** Reads the MCP servers of the configuration file's `mcp` section (none without a file or section). */
+export const loadMcp = (
+  file: string | undefined
+): Effect.Effect<ReadonlyArray<McpConfig.Server>, ConfigFileError> =>
+  Effect.suspend(() => {
+    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
+    if (path === undefined) return Effect.succeed([])
+    return Effect.try({
+      try: () => (parse(readFileSync(path, "utf8")) ?? {}) as { readonly mcp?: unknown },
+      catch: (cause) => new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`)
+    }).pipe(
+      Effect.flatMap((document) => McpConfig.decode(document.mcp)),
+      Effect.mapError((error) =>
+        error instanceof ConfigFileError
+          ? error
+          : new ConfigFileError(`${path}: mcp: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
+      )
+    )
   })

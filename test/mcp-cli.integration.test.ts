@@ -1,0 +1,126 @@
+/**
+ * End-to-end: a workflow chaining tools of three real MCP servers, run by the `gleitzeit` binary with the servers
+ * declared in gleitzeit.yaml and in the workflow's `providers` block; validation knows the discovered tools.
+ */
+import { afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { serverScript } from "../packages/providers/test/mcpServers.js"
+import * as Cli from "./support/cli.js"
+
+let ws: ReturnType<typeof Cli.workspace>
+const opts = () => ({ cwd: ws.dir, db: ws.db })
+const write = (name: string, text: string) => {
+  const file = join(ws.dir, name)
+  writeFileSync(file, text)
+  return file
+}
+
+const node = JSON.stringify(process.execPath)
+
+beforeAll(() => {
+  Cli.requireBuilt()
+  serverScript("server-everything")
+})
+beforeEach(() => {
+  ws = Cli.workspace()
+  mkdirSync(join(ws.dir, "files"))
+  writeFileSync(join(ws.dir, "files", "input.txt"), "hello from a file")
+  write(
+    "gleitzeit.yaml",
+    `mcp:
+  servers:
+    files:
+      command: ${node}
+      args: [${JSON.stringify(serverScript("server-filesystem"))}, ${JSON.stringify(join(ws.dir, "files"))}]
+    memory:
+      command: ${node}
+      args: [${JSON.stringify(serverScript("server-memory"))}]
+      env: { MEMORY_FILE_PATH: ${JSON.stringify(join(ws.dir, "memory.jsonl"))} }
+`
+  )
+})
+afterEach(() => ws.cleanup())
+
+const providersBlock = `providers:
+  mcp:
+    servers:
+      everything:
+        command: ${node}
+        args: [${JSON.stringify(serverScript("server-everything"))}]
+`
+
+describe("gleitzeit with MCP servers", () => {
+  it("runs a workflow chaining tools of several MCP servers", async () => {
+    const flow = write(
+      "flow.yaml",
+      `name: mcp chain
+${providersBlock}tasks:
+  - id: read
+    method: mcp/files/read_text_file
+    params: { path: ${JSON.stringify(join(ws.dir, "files", "input.txt"))} }
+  - id: remember
+    method: mcp/memory/create_entities
+    params:
+      entities:
+        - { name: input, entityType: file, observations: ["\${read.response}"] }
+  - id: echo
+    method: mcp/everything/echo
+    params: { message: "\${read.response}" }
+  - id: graph
+    method: mcp/memory/read_graph
+    dependencies: [remember]
+    params: {}
+`
+    )
+    const result = await Cli.run(["run", flow, "--json"], opts())
+    assert.strictEqual(result.code, 0, result.stderr + result.stdout)
+    const summary = JSON.parse(result.stdout) as {
+      status: string
+      tasks: Array<{ id: string; status: string; result: { response: string } }>
+    }
+    assert.strictEqual(summary.status, "completed")
+    const byId = Object.fromEntries(summary.tasks.map((t) => [t.id, t]))
+    assert.strictEqual(byId["read"]!.result.response, "hello from a file")
+    assert.strictEqual(byId["echo"]!.result.response, "Echo: hello from a file")
+    assert.match(byId["graph"]!.result.response, /hello from a file/)
+  })
+
+  it("validation knows discovered tools: unknown tools and params breaking a tool's schema are reported", async () => {
+    const flow = write(
+      "bad.yaml",
+      `name: bad
+${providersBlock}tasks:
+  - id: sum
+    method: mcp/everything/get-sum
+    params: { a: "one", b: 2 }
+  - id: nope
+    method: mcp/files/no_such_tool
+    params: {}
+`
+    )
+    const result = await Cli.run(["validate", flow], opts())
+    assert.strictEqual(result.code, 2, result.stdout + result.stderr)
+    assert.match(result.stderr, /params\.a.*Expected number/)
+    assert.match(result.stderr, /unknown method 'mcp\/files\/no_such_tool'/)
+  })
+
+  it("a tool's isError result fails the task and the run", async () => {
+    const flow = write(
+      "outside.yaml",
+      `name: outside
+tasks:
+  - id: read
+    method: mcp/files/read_text_file
+    params: { path: "/etc/hostname" }
+    retry: { max_attempts: 1 }
+`
+    )
+    const result = await Cli.run(["run", flow, "--json"], opts())
+    assert.notStrictEqual(result.code, 0)
+    const summary = JSON.parse(result.stdout) as { status: string; tasks: Array<{ status: string; error: unknown }> }
+    assert.strictEqual(summary.status, "failed")
+    assert.strictEqual(summary.tasks[0]!.status, "failed")
+    assert.match(JSON.stringify(summary.tasks[0]!.error), /ExecutionFailed/)
+  })
+})
