@@ -9,7 +9,7 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["better-sqlite3"],
+  external: ["better-sqlite3", "ssh2", "cpu-features"],
   banner: { js: "import { createRequire as __gleitzeitRequire } from \"node:module\"\nconst require = __gleitzeitRequire(import.meta.url)" },
   logLevel: "warning"
 })
