@@ -55,6 +55,8 @@ export interface Options {
   readonly connectTimeout?: Duration.DurationInput
   /** Longest wait for one request's answer; progress notifications restart it. */
   readonly requestTimeout?: Duration.DurationInput
+  /** Called (synchronously, e.g. to offer to a queue) when the server says its tool list changed. */
+  readonly onToolsChanged?: () => void
 }
 
 /** A failed MCP request or connection: the JSON-RPC `code` when the server (or the SDK) gave one. */
@@ -122,7 +124,13 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
     const connectMs = Duration.toMillis(Duration.decode(options.connectTimeout ?? Duration.seconds(30)))
     const requestMs = Duration.toMillis(Duration.decode(options.requestTimeout ?? Duration.minutes(10)))
     let closed = false
-    const client = new Client({ name: "gleitzeit", version: "0.1.0" })
+    const onToolsChanged = options.onToolsChanged
+    const client = new Client(
+      { name: "gleitzeit", version: "0.1.0" },
+      onToolsChanged === undefined
+        ? {}
+        : { listChanged: { tools: { autoRefresh: false, onChanged: () => onToolsChanged() } } }
+    )
     client.onclose = () => {
       closed = true
     }

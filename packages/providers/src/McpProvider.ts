@@ -16,6 +16,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Hub from "./Hub.js"
@@ -37,8 +38,14 @@ export interface Connection {
   readonly connects: () => number
 }
 
-/** Opens connections lazily; the current one closes with the scope. */
-export const makeConnection = (server: McpConfig.Server): Effect.Effect<Connection, never, Scope.Scope> =>
+/**
+ * Opens connections lazily; the current one closes with the scope. `onChange` is called after every successful
+ * connect and whenever the server says its tools changed (so the provider discovers them again).
+ */
+export const makeConnection = (
+  server: McpConfig.Server,
+  onChange: () => void = () => {}
+): Effect.Effect<Connection, never, Scope.Scope> =>
   Effect.gen(function*() {
     const lock = yield* Effect.makeSemaphore(1)
     let current: { readonly client: McpClient.McpClient; readonly scope: Scope.CloseableScope } | undefined
@@ -55,9 +62,11 @@ export const makeConnection = (server: McpConfig.Server): Effect.Effect<Connecti
         name: server.name,
         transport: server.transport,
         connectTimeout: server.connectTimeout,
-        requestTimeout: server.requestTimeout
+        requestTimeout: server.requestTimeout,
+        onToolsChanged: onChange
       }).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
       connects++
+      onChange()
       current = { client, scope }
       return client
     })
@@ -297,7 +306,7 @@ const instanceHealth = (hub: Hub.Hub<Connection>, name: string): Effect.Effect<H
   })
 
 /** The predecessor's `mcp/tools/list` and `mcp/ping` over every configured server. */
-const globalProvider = (hub: Hub.Hub<Connection>, discovered: ReadonlyArray<Discovered>): Provider => ({
+const globalProvider = (hub: Hub.Hub<Connection>, discovered: () => ReadonlyArray<Discovered>): Provider => ({
   id: "mcp",
   spec: Protocol.make("mcp/v1", [
     Protocol.method({
@@ -318,7 +327,7 @@ const globalProvider = (hub: Hub.Hub<Connection>, discovered: ReadonlyArray<Disc
   execute: (method, params) => {
     const { server } = params as typeof ServerParams.Type
     if (method.name === "mcp/tools/list") {
-      const tools = discovered.filter((d) => server === undefined || d.server === server).map(toolEntry)
+      const tools = discovered().filter((d) => server === undefined || d.server === server).map(toolEntry)
       return toJson("mcp", method.name)({ tools })
     }
     return Effect.gen(function*() {
@@ -358,9 +367,14 @@ const globalProvider = (hub: Hub.Hub<Connection>, discovered: ReadonlyArray<Disc
   health: hub.health
 })
 
+const sameTools = (a: ReadonlyArray<Tool>, b: ReadonlyArray<Tool>): boolean =>
+  a.length === b.length && JSON.stringify(a) === JSON.stringify(b)
+
 /**
- * Connects every server of `McpConfig` (in parallel), discovers its tools and registers them; a server that cannot
- * be reached at start-up keeps only its generic methods (and is retried by the health loop).
+ * Connects every server of `McpConfig` (in parallel), discovers its tools and registers them. Tools are discovered
+ * again after every reconnect and on `notifications/tools/list_changed`, and the server's provider is registered
+ * anew when they changed. A server that cannot be reached at start-up keeps only its generic methods until the
+ * health loop connects it.
  */
 export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | McpConfig.McpConfig> = Layer
   .scopedDiscard(
@@ -379,23 +393,44 @@ export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry 
             Effect.tapError(() => instance.resource.invalidate)
           )
       }).pipe(Effect.orDie)
-      const servers = yield* Effect.forEach(config.servers, (server) =>
+      const discovered = new Map<string, ReadonlyArray<Discovered>>()
+
+      const discover = (server: McpConfig.Server, connection: Connection, known: ReadonlyArray<Tool> | undefined) =>
         Effect.gen(function*() {
+          const tools = yield* Effect.flatMap(connection.client, (c) => c.listTools).pipe(
+            Effect.tapError((error) => Effect.logWarning(`${error.message}; its tools are not available yet`)),
+            Effect.option
+          )
+          if (tools._tag === "None" && known !== undefined) return known
+          const list = tools._tag === "Some" ? tools.value : []
+          if (known !== undefined && sameTools(known, list)) return known
+          const built = serverProvider(hub, server, list)
+          yield* registry.unregister(built.provider.id)
+          yield* registry.register(built.provider)
+          discovered.set(server.name, built.discovered)
+          return list
+        })
+
+      yield* Effect.forEach(config.servers, (server) =>
+        Effect.gen(function*() {
+          const changes = yield* Queue.sliding<void>(1)
           const instance = yield* hub.addScoped(
             { id: server.name, endpoint: McpClient.endpointOf(server.transport), capabilities: [server.name] },
-            makeConnection(server)
+            makeConnection(server, () => Queue.unsafeOffer(changes, undefined))
           ).pipe(Effect.orDie)
-          const tools = yield* Effect.flatMap(instance.resource.client, (c) => c.listTools).pipe(
-            Effect.tapError((error) => Effect.logWarning(`${error.message}; its tools are not available`)),
-            Effect.orElseSucceed((): ReadonlyArray<Tool> => [])
+          yield* Effect.addFinalizer(() => registry.unregister(`mcp:${server.name}`))
+          let known = yield* discover(server, instance.resource, undefined)
+          yield* Queue.takeAll(changes)
+          yield* Queue.take(changes).pipe(
+            Effect.zipRight(Effect.suspend(() => discover(server, instance.resource, known))),
+            Effect.tap((tools) => {
+              known = tools
+            }),
+            Effect.forever,
+            Effect.forkScoped
           )
-          return serverProvider(hub, server, tools)
         }), { concurrency: "unbounded" })
-      for (const { provider } of servers) {
-        yield* registry.register(provider)
-        yield* Effect.addFinalizer(() => registry.unregister(provider.id))
-      }
-      yield* registry.register(globalProvider(hub, servers.flatMap((s) => s.discovered)))
+      yield* registry.register(globalProvider(hub, () => [...discovered.values()].flat()))
       yield* Effect.addFinalizer(() => registry.unregister("mcp"))
     })
   )

@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import { connect } from "node:net"
 import { networkInterfaces } from "node:os"
 import { ctx } from "./helpers.js"
@@ -84,4 +85,32 @@ describe("MCP provider (Streamable HTTP)", () => {
       const echo = yield* call("mcp/web/echo", { message: "still there" })
       assert.strictEqual((echo as { response: string }).response, "Echo: still there")
     })), 30_000)
+
+  it.live("a server that is down at start-up gets its tools registered once the health loop connects it", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() => Servers.freePort())
+      const late = Servers.server("late", { _tag: "http", url: `http://127.0.0.1:${port}/mcp` })
+      yield* Effect.gen(function*() {
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        assert.isDefined(registry.lookup("mcp/late/tools/list"))
+        assert.isUndefined(registry.lookup("mcp/late/echo"))
+        const server = yield* Effect.acquireRelease(
+          Effect.promise(() => Servers.startEverythingHttp(port)),
+          (started) => Effect.promise(() => started.close())
+        )
+        assert.strictEqual(server.address, "127.0.0.1")
+        yield* Effect.sync(() => registry.lookup("mcp/late/echo")).pipe(
+          Effect.filterOrFail((r) => r !== undefined),
+          Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(15))))
+        )
+        const echo = yield* call("mcp/late/echo", { message: "late" })
+        assert.strictEqual((echo as { response: string }).response, "Echo: late")
+      }).pipe(
+        Effect.provide(
+          McpProvider.layerServers([late], { checkInterval: Duration.millis(200) }).pipe(
+            Layer.provideMerge(ProviderRegistry.layer)
+          )
+        )
+      )
+    }).pipe(Effect.scoped), 30_000)
 })

@@ -229,3 +229,33 @@ describe("MCP provider (stdio)", () => {
       }).pipe(Effect.scoped))
   })
 })
+
+const watched = Servers.everythingTeed(join(temp.dir, "watched"))
+mkdirSync(join(temp.dir, "watched"), { recursive: true })
+
+describe("MCP provider health loop", () => {
+  layer(
+    Layer.suspend(() =>
+      McpProvider.layerServers([Servers.server("watched", watched.transport)], {
+        checkInterval: Duration.millis(200)
+      })
+    ).pipe(Layer.provideMerge(ProviderRegistry.layer)),
+    { excludeTestServices: true, timeout: Duration.seconds(60) }
+  )((it) => {
+    it.effect("restarts a crashed server before any call needs it, and calls work without a retry", () =>
+      Effect.gen(function*() {
+        yield* call("mcp/watched/echo", { message: "before" })
+        const pid = watched.pid()
+        process.kill(pid, "SIGKILL")
+        const restarted = yield* Effect.try(() => watched.pid()).pipe(
+          Effect.filterOrFail((p) => p !== pid),
+          Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(15))))
+        )
+        assert.notStrictEqual(restarted, pid)
+        const after = yield* call("mcp/watched/echo", { message: "after" })
+        assert.strictEqual(get(after, "response"), "Echo: after")
+        const health = yield* (yield* ProviderRegistry.ProviderRegistry).health
+        assert.strictEqual(health.find((h) => h.id === "mcp:watched")?.health.status, "healthy")
+      }))
+  })
+})

@@ -92,9 +92,9 @@ export const freePort = (): Promise<number> =>
   })
 
 /** server-everything serving Streamable HTTP, forced onto 127.0.0.1; `address` is what it bound. */
-export const startEverythingHttp = async () => {
+export const startEverythingHttp = async (fixedPort?: number) => {
   const script = serverScript("server-everything")
-  const port = await freePort()
+  const port = fixedPort ?? await freePort()
   const child = spawn(process.execPath, ["-r", join(fixtures, "listen-loopback.cjs"), script, "streamableHttp"], {
     env: { ...process.env, PORT: String(port) },
     stdio: ["ignore", "ignore", "pipe"]

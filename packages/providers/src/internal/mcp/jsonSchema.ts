@@ -58,25 +58,21 @@ const ofType = (type: string, schema: JsonSchema): Schema.Schema.AnyNoContext =>
 const objectOf = (schema: JsonSchema): Schema.Schema.AnyNoContext => {
   const properties = isObject(schema.properties) ? schema.properties : {}
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === "string") : [])
-  const fields: Record<string, Schema.Schema<unknown> | Schema.optional<Schema.Schema<unknown>>> = {}
+  const fields: Record<string, Schema.Schema<unknown> | Schema.optionalWith<Schema.Schema<unknown>, { exact: true }>> = {}
   for (const [key, value] of Object.entries(properties)) {
     const field = (isObject(value) ? fromJsonSchema(value) : Schema.Unknown) as Schema.Schema<unknown>
-    fields[key] = required.has(key) ? field : Schema.optional(field)
+    fields[key] = required.has(key) ? field : Schema.optionalWith(field, { exact: true })
   }
   for (const key of required) if (!(key in fields)) fields[key] = Schema.Unknown
-  const closed = schema.additionalProperties === false
-  const rest = isObject(schema.additionalProperties) ? fromJsonSchema(schema.additionalProperties) : Schema.Unknown
-  const struct = closed
-    ? Schema.Struct(fields)
-    : Schema.Struct(fields, Schema.Record({ key: Schema.String, value: rest as Schema.Schema<unknown> }))
-  if (!closed) return struct
-  const allowed = new Set(Object.keys(fields))
-  return struct.pipe(
-    Schema.filter((value) => {
-      const extra = Object.keys(value as object).filter((k) => !allowed.has(k))
-      return extra.length === 0 || `unexpected propert${extra.length === 1 ? "y" : "ies"} ${extra.join(", ")}`
-    })
-  )
+  // Keys of `properties` are checked by their fields only; every other key by `additionalProperties`.
+  const declared = new Set(Object.keys(fields))
+  const otherKey = Schema.String.pipe(Schema.filter((key) => !declared.has(key)))
+  const rest = schema.additionalProperties === false
+    ? Schema.Never.annotations({ message: () => "unexpected property (the tool's schema does not allow it)" })
+    : isObject(schema.additionalProperties)
+    ? fromJsonSchema(schema.additionalProperties)
+    : Schema.Unknown
+  return Schema.Struct(fields, Schema.Record({ key: otherKey, value: rest as Schema.Schema<unknown> }))
 }
 
 /** The Effect Schema of a JSON Schema; constructs outside the common subset accept any value. */
