@@ -105,7 +105,7 @@ ${providersBlock}tasks:
     assert.match(result.stderr, /unknown method 'mcp\/files\/no_such_tool'/)
   })
 
-  it("a tool's isError result fails the task and the run", async () => {
+  it("a tool's isError result fails the task and the run without retries", async () => {
     const flow = write(
       "outside.yaml",
       `name: outside
@@ -113,14 +113,18 @@ tasks:
   - id: read
     method: mcp/files/read_text_file
     params: { path: "/etc/hostname" }
-    retry: { max_attempts: 1 }
+    retry: { max_attempts: 3, base_delay: 0.01 }
 `
     )
     const result = await Cli.run(["run", flow, "--json"], opts())
     assert.notStrictEqual(result.code, 0)
-    const summary = JSON.parse(result.stdout) as { status: string; tasks: Array<{ status: string; error: unknown }> }
+    const summary = JSON.parse(result.stdout) as {
+      status: string
+      tasks: Array<{ status: string; attempts: number; error: unknown }>
+    }
     assert.strictEqual(summary.status, "failed")
     assert.strictEqual(summary.tasks[0]!.status, "failed")
+    assert.strictEqual(summary.tasks[0]!.attempts, 1, "an isError result is not retried")
     assert.match(JSON.stringify(summary.tasks[0]!.error), /ExecutionFailed/)
   })
 })

@@ -196,6 +196,30 @@ describe("MCP provider (stdio)", () => {
         assert.isTrue(get((get(ping, "servers") as Array<Json.Json>)[0]!, "ok") as boolean)
       }))
 
+    it.effect("a server crashing during a read-only tool's call is a retryable Unavailable failure", () =>
+      Effect.gen(function*() {
+        const before = everything.received().length
+        const fiber = yield* Effect.fork(call("mcp/everything/trigger-long-running-operation", { duration: 30, steps: 30 }))
+        yield* Effect.sync(() =>
+          everything.received().slice(before).find((m) =>
+            m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation"
+          )
+        ).pipe(
+          Effect.filterOrFail((m) => m !== undefined),
+          Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(10))))
+        )
+        process.kill(everything.pid(), "SIGKILL")
+        const error = yield* Fiber.join(fiber).pipe(Effect.flip)
+        assert.instanceOf(error, ProviderError.ProviderError)
+        const e = error as ProviderError.ProviderError
+        assert.strictEqual(e.reason._tag, "Unavailable")
+        assert.isTrue(e.retryable)
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        assert.isFalse(registry.lookup("mcp/everything/toggle-simulated-logging")!.method.idempotent)
+        const after = yield* call("mcp/everything/echo", { message: "back" })
+        assert.strictEqual(get(after, "response"), "Echo: back")
+      }))
+
     it.effect("per-call overhead over the bare SDK is under a millisecond (median of interleaved calls)", () =>
       Effect.gen(function*() {
         const n = 400
