@@ -4,7 +4,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
-import { McpConfig, McpProvider, ProviderRegistry } from "@gleitzeit/providers"
+import { LlmConfig, LlmProvider, McpConfig, McpProvider, ProviderRegistry } from "@gleitzeit/providers"
 import { BatchFiles, Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -57,32 +57,63 @@ const mcpServers = (scope: McpScope) =>
       return McpConfig.merge(configured, declared)
     })
 
-/** The provider layers built from configuration (MCP servers), merged into the registry. */
-const configuredProviders = (mcp: ReadonlyArray<McpConfig.Server>) => Layer.mergeAll(McpProvider.layerServers(mcp))
+/**
+ * The LLM settings of the configuration's `llm` section, plus the endpoints and strategy of the workflow's
+ * `providers` block (the predecessor's Ollama pool); what does not map is a warning.
+ */
+const llmSettings = (scope: McpScope) =>
+  scope === undefined
+    ? Effect.succeed(LlmConfig.LlmConfig.defaults)
+    : Effect.gen(function*() {
+      const { config } = yield* root
+      const configured = yield* CliConfig.loadLlm(Option.getOrUndefined(config)).pipe(
+        Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: llm: ${error.message}`))
+      )
+      if (scope.workflow === undefined) return configured
+      const file = scope.workflow
+      const document = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown }).pipe(
+        Effect.orElseSucceed(() => ({ providers: undefined }))
+      )
+      const declared = LlmConfig.fromProviders(document.providers)
+      for (const warning of declared.warnings) yield* Console.error(`warning: ${file}: ${warning}`)
+      return LlmConfig.merge(configured, declared)
+    })
 
-const embeddedLayer = (s: CliConfig.Settings, mcp: ReadonlyArray<McpConfig.Server>) =>
+/** The LLM provider over the configured endpoints (none registered without endpoints). */
+const llmProvider = (llm: LlmConfig.LlmConfig["Type"]) =>
+  llm.endpoints.length === 0 ? Layer.empty : LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)))
+
+/** The provider layers built from configuration (MCP servers, LLM endpoints), merged into the registry. */
+const configuredProviders = (mcp: ReadonlyArray<McpConfig.Server>, llm = LlmConfig.LlmConfig.defaults) =>
+  Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm))
+
+const embeddedLayer = (
+  s: CliConfig.Settings,
+  mcp: ReadonlyArray<McpConfig.Server>,
+  llm: LlmConfig.LlmConfig["Type"]
+) =>
   Embedded.layer({
     filename: s.database,
     synchronous: s.synchronous,
     concurrency: s.concurrency,
     maxPayloadBytes: s.maxPayloadBytes,
     http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-    providers: configuredProviders(mcp)
+    providers: configuredProviders(mcp, llm)
   })
 
 /** Runs `effect` with the embedded runtime of the configuration (connecting the MCP servers of `mcp`). */
 const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
-  Effect.flatMap(Effect.zip(settings, mcpServers(mcp)), ([s, servers]) =>
-    Effect.provide(effect, embeddedLayer(s, servers)))
+  Effect.flatMap(Effect.all([settings, mcpServers(mcp), llmSettings(mcp)]), ([s, servers, llm]) =>
+    Effect.provide(effect, embeddedLayer(s, servers, llm)))
 
 /** Runs `effect` with the providers only (no journal). */
 const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
-  Effect.flatMap(Effect.zip(settings, mcpServers(mcp)), ([s, servers]) =>
+  Effect.flatMap(Effect.all([settings, mcpServers(mcp), llmSettings(mcp)]), ([s, servers, llm]) =>
     Effect.provide(
       effect,
       Embedded.layerProviders({
         http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-        providers: configuredProviders(servers)
+        providers: configuredProviders(servers, llm)
       })
     ))
 

@@ -2,7 +2,7 @@
  * The CLI's configuration: `gleitzeit.yaml` in the working directory (or `--config FILE`), overridden by
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_HTTP_TIMEOUT`).
  */
-import { McpConfig } from "@gleitzeit/providers"
+import { LlmConfig, McpConfig } from "@gleitzeit/providers"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -89,5 +89,27 @@ export const loadMcp = (
           ? error
           : new ConfigFileError(`${path}: mcp: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
       )
+    )
+  })
+
+/** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
+export const loadLlm = (
+  file: string | undefined
+): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> =>
+  Effect.suspend((): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> => {
+    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
+    let document: unknown = {}
+    if (path !== undefined) {
+      try {
+        document = parse(readFileSync(path, "utf8")) ?? {}
+      } catch (cause) {
+        return Effect.fail(new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`))
+      }
+    }
+    const fromFile = ConfigProvider.fromJson(document)
+    const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
+    return Effect.withConfigProvider(
+      Config.nested(LlmConfig.config, "llm"),
+      ConfigProvider.orElse(fromEnv, () => fromFile)
     )
   })

@@ -136,3 +136,71 @@ export const config: Config.Config<Context.Tag.Service<LlmConfig>> = Config.all(
     maxEntries: Config.integer("max_entries").pipe(Config.withDefault(d.cache.maxEntries))
   }).pipe(Config.nested("cache"))
 })
+
+const strategies: ReadonlyArray<string> = Hub.Strategy.literals
+
+const str = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined)
+const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
+const strings = (value: unknown): ReadonlyArray<string> | undefined =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined
+
+/** What a workflow's `providers` block adds: endpoints, a strategy, and warnings about what did not map. */
+export interface FromProviders {
+  readonly endpoints: ReadonlyArray<Endpoint>
+  readonly strategy?: Hub.Strategy
+  readonly warnings: ReadonlyArray<string>
+}
+
+/**
+ * Maps the predecessor's workflow `providers` block onto hub endpoints: `ollama:` (or `openai:`, `llm:`) with
+ * `instances` (or `endpoints`) of `{id|name, url|host, models, weight, priority, tags, type}` and a strategy under
+ * `load_balancing.strategy`, `load_balancing_strategy` or `strategy`. What does not map becomes a warning.
+ */
+export const fromProviders = (providers: unknown): FromProviders => {
+  const endpoints: Array<Endpoint> = []
+  const warnings: Array<string> = []
+  let strategy: Hub.Strategy | undefined
+  if (typeof providers !== "object" || providers === null) return { endpoints, warnings }
+  for (const [kind, block] of Object.entries(providers as Record<string, unknown>)) {
+    if (kind !== "ollama" && kind !== "openai" && kind !== "llm") continue
+    if (typeof block !== "object" || block === null) continue
+    const pool = block as Record<string, unknown>
+    const balancing = pool.load_balancing as Record<string, unknown> | undefined
+    const wanted = str(balancing?.strategy) ?? str(pool.load_balancing_strategy) ?? str(pool.strategy)
+    if (wanted !== undefined) {
+      if (strategies.includes(wanted)) strategy = wanted as Hub.Strategy
+      else warnings.push(`providers.${kind}: unknown load-balancing strategy '${wanted}' (known: ${strategies.join(", ")})`)
+    }
+    const list = pool.instances ?? pool.endpoints
+    const instances = Array.isArray(list) ? list : str(pool.url) !== undefined ? [pool] : []
+    instances.forEach((raw, i) => {
+      const item = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>
+      const url = str(item.url) ?? str(item.host) ?? str(item.base_url)
+      if (url === undefined) {
+        warnings.push(`providers.${kind}.instances[${i}]: no url, ignored`)
+        return
+      }
+      const type = str(item.type) === "openai" || kind === "openai" ? "openai" : "ollama"
+      const models = strings(item.models)
+      const maxInFlight = num(item.max_concurrent) ?? num(item.max_in_flight)
+      endpoints.push({
+        name: str(item.id) ?? str(item.name) ?? `${kind}-${i + 1}`,
+        type,
+        url: /^https?:\/\//.test(url) ? url : `http://${url}`,
+        weight: num(item.weight) ?? 1,
+        priority: num(item.priority) ?? 0,
+        tags: strings(item.tags) ?? [],
+        ...(models === undefined ? {} : { models }),
+        ...(maxInFlight === undefined ? {} : { maxInFlight })
+      })
+    })
+  }
+  return { endpoints, warnings, ...(strategy === undefined ? {} : { strategy }) }
+}
+
+/** The settings with a workflow's endpoints added (a name in both keeps the workflow's) and its strategy. */
+export const merge = (base: Context.Tag.Service<LlmConfig>, extra: FromProviders): Context.Tag.Service<LlmConfig> => ({
+  ...base,
+  endpoints: [...base.endpoints.filter((e) => !extra.endpoints.some((x) => x.name === e.name)), ...extra.endpoints],
+  ...(extra.strategy === undefined ? {} : { strategy: extra.strategy })
+})
