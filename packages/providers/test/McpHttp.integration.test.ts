@@ -12,18 +12,34 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import { existsSync, readFileSync } from "node:fs"
 import { connect } from "node:net"
 import { networkInterfaces } from "node:os"
+import { join } from "node:path"
 import { ctx } from "./helpers.js"
 import * as Servers from "./mcpServers.js"
 
 Servers.requireServers()
 
+const temp = Servers.tempDir("gleitzeit-mcp-http-")
+const requestLog = join(temp.dir, "requests.log")
+/** Every JSON-RPC message the HTTP server received so far. */
+const received = (): Array<{ method?: string; id?: number; params?: Record<string, unknown> }> =>
+  existsSync(requestLog)
+    ? readFileSync(requestLog, "utf8").split("\n").filter((l) => l.trim() !== "").flatMap((l) => {
+      const parsed = JSON.parse(l) as unknown
+      return Array.isArray(parsed) ? parsed : [parsed]
+    })
+    : []
+
 let http: Awaited<ReturnType<typeof Servers.startEverythingHttp>>
 beforeAll(async () => {
-  http = await Servers.startEverythingHttp()
+  http = await Servers.startEverythingHttp(undefined, requestLog)
 })
-afterAll(() => http?.close())
+afterAll(async () => {
+  await http?.close()
+  temp.cleanup()
+})
 
 const refused = (host: string, port: number) =>
   new Promise<boolean>((ok) => {
@@ -68,20 +84,35 @@ describe("MCP provider (Streamable HTTP)", () => {
       assert.isDefined(registry.catalog().lookup("mcp/web/get-sum"))
       const echo = yield* call("mcp/web/echo", { message: "over http" })
       assert.strictEqual((echo as { response: string }).response, "Echo: over http")
+      const sums = () => received().filter((m) => m.method === "tools/call" && m.params?.["name"] === "get-sum").length
       const bad = yield* Effect.flip(call("mcp/web/get-sum", { a: 1 }))
       assert.match(bad.message, /b/)
+      assert.strictEqual(sums(), 0, "the server never saw the bad call")
+      yield* call("mcp/web/get-sum", { a: 1, b: 2 })
+      assert.strictEqual(sums(), 1)
       const ping = yield* call("mcp/ping", {})
       assert.isTrue((ping as { servers: Array<{ ok: boolean }> }).servers[0]!.ok)
     })), 30_000)
 
-  it.live("interrupting a long-running tool over HTTP ends the call at once", () =>
+  it.live("interrupting a long-running tool over HTTP sends notifications/cancelled to the server", () =>
     withRegistry(Effect.gen(function*() {
       const fiber = yield* Effect.fork(call("mcp/web/trigger-long-running-operation", { duration: 30, steps: 30 }))
-      yield* Effect.sleep(Duration.millis(500))
+      const request = yield* Effect.sync(() =>
+        received().find((m) => m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation")
+      ).pipe(
+        Effect.filterOrFail((m) => m !== undefined),
+        Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(10))))
+      )
       const start = performance.now()
       const exit = yield* Fiber.interrupt(fiber)
       assert.isTrue(Exit.isInterrupted(exit))
       assert.isBelow(performance.now() - start, 2000)
+      yield* Effect.sync(() =>
+        received().find((m) => m.method === "notifications/cancelled" && m.params?.["requestId"] === request!.id)
+      ).pipe(
+        Effect.filterOrFail((m) => m !== undefined),
+        Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(5))))
+      )
       const echo = yield* call("mcp/web/echo", { message: "still there" })
       assert.strictEqual((echo as { response: string }).response, "Echo: still there")
     })), 30_000)

@@ -91,12 +91,15 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-/** server-everything serving Streamable HTTP, forced onto 127.0.0.1; `address` is what it bound. */
-export const startEverythingHttp = async (fixedPort?: number) => {
+/**
+ * server-everything serving Streamable HTTP, forced onto 127.0.0.1; `address` is what it bound. With `requestLog`,
+ * every request body it receives is appended to that file.
+ */
+export const startEverythingHttp = async (fixedPort?: number, requestLog?: string) => {
   const script = serverScript("server-everything")
   const port = fixedPort ?? await freePort()
   const child = spawn(process.execPath, ["-r", join(fixtures, "listen-loopback.cjs"), script, "streamableHttp"], {
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, PORT: String(port), ...(requestLog === undefined ? {} : { MCP_REQUEST_LOG: requestLog }) },
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""
