@@ -10,7 +10,7 @@
  * Run: `npx tsc -b && node bench/dist/sandbox.js` (N=20 runs per row; GLEITZEIT_DOCKER_SOCKET, GLEITZEIT_PYTHON_IMAGE
  * as in the tests, defaults from scripts/setup-test-infra.sh).
  */
-import { PythonProvider } from "@gleitzeit/providers"
+import { PythonConfig, PythonProvider } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -58,14 +58,15 @@ const measure = (backend: "docker" | "local") =>
   }).pipe(
     Effect.provide(
       PythonProvider.layerSandbox.pipe(
-        Layer.provideMerge(PythonProvider.PythonConfig.layer({ backend, docker: { socketPath, image } }))
+        Layer.provideMerge(PythonConfig.PythonConfig.layer({ backend, docker: { socketPath, image } }))
       )
     )
   )
 
 const main = Effect.gen(function*() {
   const rows = [...(yield* measure("docker")), ...(yield* measure("local"))]
-  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(38) : c.padStart(8))).join(" | ")} |`
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(38) : c.padStart(8))).join(" | ")} |`
   console.log(`\npython/execute latency per execution, ms (N=${N}, sequential, \`result = sum(range(1000))\`)`)
   console.log(line(["backend", "kind", "p50", "p95", "min", "max"]))
   for (const r of rows) {

@@ -48,10 +48,29 @@ if ping_docker; then
 else
   mkdir -p "$DOCKER_DIR/data" "$DOCKER_DIR/exec"
   pid_file="$DOCKER_DIR/dockerd.pid"
-  if [ -s "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+  # A dockerd of ours that is still starting (a killed one may linger as a zombie: not counted).
+  starting() {
+    local pid
+    pid=$(cat "$pid_file" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] &&
+      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+  }
+  if starting; then
     log "dockerd (pid $(cat "$pid_file")) is starting; waiting for it"
   else
     log "starting dockerd on $SOCKET"
+    rm -f "$pid_file" # left by a dockerd that died (dockerd refuses to start while its pid exists, even as a zombie)
+    # The containerd a killed dockerd leaves running holds its socket: the new dockerd would time out waiting.
+    containerd_pid=$(cat "$DOCKER_DIR/exec/containerd/containerd.pid" 2>/dev/null || true)
+    if [ -n "$containerd_pid" ] && [ "$(cat "/proc/$containerd_pid/comm" 2>/dev/null)" = containerd ]; then
+      kill "$containerd_pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do
+        [ "$(awk '{print $3}' "/proc/$containerd_pid/stat" 2>/dev/null || echo Z)" = Z ] && break
+        sleep 0.2
+      done
+      [ "$(awk '{print $3}' "/proc/$containerd_pid/stat" 2>/dev/null || echo Z)" = Z ] || kill -9 "$containerd_pid"
+    fi
+    rm -f "$DOCKER_DIR/exec/containerd/containerd.pid" # a zombie's pid would still look alive to dockerd
     # The four network flags are mandatory here: without them dockerd creates a bridge and rewrites iptables.
     setsid nohup dockerd \
       --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" --pidfile "$pid_file" -H "unix://$SOCKET" \

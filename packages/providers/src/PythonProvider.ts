@@ -12,7 +12,6 @@
  */
 import { type Json, Protocol, ProviderError, PythonProtocol } from "@gleitzeit/core"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -25,76 +24,8 @@ import * as Runner from "./internal/python/runner.js"
 import * as LocalSandbox from "./LocalSandbox.js"
 import type { ExecuteContext, Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
+import { type PartialSettings, PythonConfig } from "./PythonConfig.js"
 import * as Sandbox from "./Sandbox.js"
-
-/** Which sandbox runs the code: `auto` takes Docker when its engine answers (with the image), else bubblewrap. */
-export type Backend = "auto" | "docker" | "local"
-
-/** Settings of the Python provider. */
-export interface Settings {
-  /** The sandbox backend. */
-  readonly backend: Backend
-  /** Limits of a task that gives none. */
-  readonly defaultLimits: Sandbox.Limits
-  /** The largest limits a task may ask for. */
-  readonly maxLimits: Sandbox.Limits
-  /** Timeout of a task that gives none. */
-  readonly defaultTimeout: Duration.Duration
-  /** The longest timeout a task may ask for. */
-  readonly maxTimeout: Duration.Duration
-  /** Whether code counts as trusted (may run in a reused warm container) when a task does not say. */
-  readonly trustedByDefault: boolean
-  /** stdout and stderr kept per run, in bytes each (the rest is dropped, with a marker). */
-  readonly maxOutputBytes: number
-  /** The largest `result`, in bytes of JSON. */
-  readonly maxResultBytes: number
-  /** Directories `file` params may point into (resolved against the working directory). */
-  readonly fileRoots: ReadonlyArray<string>
-  /** The largest `file`, in bytes. */
-  readonly maxFileBytes: number
-  /** The Docker sandbox. */
-  readonly docker: DockerSandbox.Options
-  /** The local (bubblewrap) sandbox. */
-  readonly local: LocalSandbox.Options
-}
-
-/** Settings with every key optional, the sandboxes' too. */
-export type PartialSettings = Partial<Omit<Settings, "docker" | "local">> & {
-  readonly docker?: Partial<DockerSandbox.Options>
-  readonly local?: Partial<LocalSandbox.Options>
-}
-
-/** Settings of the Python provider. */
-export class PythonConfig extends Context.Tag("@gleitzeit/providers/PythonConfig")<PythonConfig, Settings>() {
-  /** The defaults: auto backend, 256 MiB / 1 CPU / 64 processes / 30 s per run, untrusted, 1 MiB output. */
-  static readonly defaults: Settings = {
-    backend: "auto",
-    defaultLimits: {
-      memoryMb: PythonProtocol.defaults.memory_mb,
-      cpus: PythonProtocol.defaults.cpus,
-      pids: PythonProtocol.defaults.pids
-    },
-    maxLimits: { memoryMb: 4096, cpus: 4, pids: 1024 },
-    defaultTimeout: Duration.seconds(PythonProtocol.defaults.timeout),
-    maxTimeout: Duration.hours(1),
-    trustedByDefault: false,
-    maxOutputBytes: 1024 * 1024,
-    maxResultBytes: 16 * 1024 * 1024,
-    fileRoots: ["."],
-    maxFileBytes: 1024 * 1024,
-    docker: DockerSandbox.defaults,
-    local: LocalSandbox.defaults
-  }
-  /** The defaults overridden by `partial` (the sandboxes' settings key by key). */
-  static readonly settings = (partial: PartialSettings = {}): Settings => ({
-    ...PythonConfig.defaults,
-    ...partial,
-    docker: { ...PythonConfig.defaults.docker, ...partial.docker },
-    local: { ...PythonConfig.defaults.local, ...partial.local }
-  })
-  /** A layer with the defaults overridden by `partial`. */
-  static readonly layer = (partial: PartialSettings = {}) => Layer.succeed(PythonConfig, PythonConfig.settings(partial))
-}
 
 const enableHint = "enable one: install docker.io and start dockerd (with an image holding /usr/bin/python3, see " +
   "scripts/setup-test-infra.sh), or apt-get install bubblewrap"
@@ -136,6 +67,14 @@ const failure = (method: string, reason: ProviderError.Reason, message: string, 
   ProviderError.make({ provider, method, reason, message, cause })
 
 const tail = (text: string, max = 2000) => text.length <= max ? text : `…${text.slice(text.length - max)}`
+
+/** Keeps the first `max` bytes of the code's output (the sandbox keeps more, so that the reply survives). */
+const clip = (text: string, max: number) => {
+  const bytes = Buffer.byteLength(text)
+  if (bytes <= max) return text
+  const kept = Buffer.from(text).subarray(0, max).toString("utf8")
+  return `${kept}\n[… ${bytes - max} bytes of output dropped …]\n`
+}
 
 const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60)
 
@@ -260,8 +199,10 @@ export const make = Effect.gen(function*() {
       })
     )
     const durationMs = (yield* Clock.currentTimeMillis) - started
-    const { malformed, output, reply } = Runner.split(completed.stdout.text, id)
-    const stderr = completed.stderr.text
+    const split = Runner.split(completed.stdout.text, id)
+    const { malformed, reply } = split
+    const output = clip(split.output, config.maxOutputBytes)
+    const stderr = clip(completed.stderr.text, config.maxOutputBytes)
     if (reply !== undefined && reply.ok) return { reply, stdout: output, stderr, completed, durationMs }
     yield* emitOutput(ctx, output, stderr)
     if (reply !== undefined) {
@@ -288,6 +229,13 @@ export const make = Effect.gen(function*() {
     }
     if (completed.exitCode === 128 + 31) {
       return yield* failure(method, { _tag: "SandboxViolation" }, `a forbidden system call killed the code (SIGSYS)`)
+    }
+    if (completed.exitCode === 0 && completed.stdout.droppedBytes > 0) {
+      return yield* failure(
+        method,
+        { _tag: "TooLarge", limitBytes: config.maxResultBytes },
+        `the result exceeds ${config.maxResultBytes} bytes of JSON`
+      )
     }
     if (completed.exitCode !== 0 || malformed) {
       return yield* failure(
@@ -385,6 +333,8 @@ export const make = Effect.gen(function*() {
 export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PythonConfig> = ProviderRegistry
   .register(make).pipe(Layer.provide(layerSandbox))
 
-/** Registers the Python provider with the given settings: `Embedded.layer({ providers: PythonProvider.layerConfig() })`. */
-export const layerConfig = (partial: PartialSettings = {}): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> =>
+/** Registers the Python provider with these settings, e.g. `Embedded.layer({ providers: layerConfig() })`. */
+export const layerConfig = (
+  partial: PartialSettings = {}
+): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> =>
   layer.pipe(Layer.provide(PythonConfig.layer(partial)))

@@ -24,7 +24,10 @@ import {
 const hostnameCode = "import socket\nresult = socket.gethostname()"
 
 /** Containers of ours that belong to the warm pool. */
-const warmContainers = Effect.map(ourContainers(), (list) => list.filter((c) => c.Labels["gleitzeit.pool"] !== undefined))
+const warmContainers = Effect.map(
+  ourContainers(),
+  (list) => list.filter((c) => c.Labels["gleitzeit.pool"] !== undefined)
+)
 
 describe("the Docker engine", () => {
   it.effect(`answers on ${components.socketPath} and has the image ${components.image}`, () =>

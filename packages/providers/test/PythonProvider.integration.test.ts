@@ -5,7 +5,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import type { ProviderError } from "@gleitzeit/core"
-import { DockerSandbox, LocalSandbox, PythonProvider } from "@gleitzeit/providers"
+import { DockerSandbox, LocalSandbox, type PythonConfig } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
@@ -30,7 +30,11 @@ import {
 const files = mkdtempSync(join(tmpdir(), "gleitzeit-python-files-"))
 writeFileSync(join(files, "script.py"), "result = context['n'] * 2\n")
 
-const settings: PythonProvider.PartialSettings = { fileRoots: [files] }
+const settings: PythonConfig.PartialSettings = {
+  fileRoots: [files],
+  maxOutputBytes: 64 * 1024,
+  maxResultBytes: 1024 * 1024
+}
 
 const reasonOf = (error: ProviderError.ProviderError) => error.reason
 
@@ -41,12 +45,13 @@ const available = (backend: "docker" | "local") =>
     : Effect.asVoid(LocalSandbox.make())
 
 for (const backend of ["docker", "local"] as const) {
-  layer(pythonLayer(backend, settings), { excludeTestServices: true, timeout: 120_000 })(`python on ${backend}`, (it) => {
+  const suite = layer(pythonLayer(backend, settings), { excludeTestServices: true, timeout: 120_000 })
+  suite(`python on ${backend}`, (it) => {
     it.effect(`the ${backend} sandbox is installed and working`, () =>
       Effect.gen(function*() {
         const probe = yield* Effect.either(available(backend))
         if (probe._tag === "Left") {
-          assert.fail(`the ${backend} sandbox is not available: ${probe.left.message} (run scripts/setup-test-infra.sh)`)
+          assert.fail(`the ${backend} sandbox is unavailable: ${probe.left.message} (see scripts/setup-test-infra.sh)`)
         }
       }))
 
@@ -295,6 +300,20 @@ for (const backend of ["docker", "local"] as const) {
         const missing = yield* executeFailing({ file: join(files, "missing.py") })
         assert.strictEqual(reasonOf(missing)._tag, "NotFound")
         assert.deepStrictEqual(yield* call("python/validate", { file: join(files, "script.py") }), { valid: true })
+      }))
+
+    it.effect("output beyond its limit is cut with a marker; a result beyond its limit fails with TooLarge", () =>
+      Effect.gen(function*() {
+        const flood = yield* execute({
+          code: "import sys\nsys.stdout.write('x' * (3 * 1024 * 1024))\nresult = 'still here'"
+        })
+        assert.strictEqual(flood.result, "still here")
+        assert.isBelow(flood.stdout.length, 70 * 1024)
+        assert.include(flood.stdout, "bytes of output dropped")
+        const fits = yield* execute({ code: "result = 'z' * (900 * 1024)" })
+        assert.strictEqual((fits.result as string).length, 900 * 1024)
+        const big = yield* executeFailing({ code: "result = 'y' * (3 * 1024 * 1024)" })
+        assert.deepStrictEqual(reasonOf(big), { _tag: "TooLarge", limitBytes: 1024 * 1024 })
       }))
 
     it.effect("limits above the configured maximum are invalid params", () =>

@@ -4,7 +4,7 @@
  */
 import { assert } from "@effect/vitest"
 import type { Json, ProviderError } from "@gleitzeit/core"
-import { DockerSandbox, type Provider, PythonProvider } from "@gleitzeit/providers"
+import { DockerSandbox, type Provider, PythonConfig, PythonProvider } from "@gleitzeit/providers"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,13 +23,13 @@ export class Python extends Context.Tag("test/Python")<Python, Provider.Provider
 
 /** The provider over one backend, with the tests' Docker engine and image. */
 export const layer = (
-  backend: PythonProvider.Backend,
-  settings: PythonProvider.PartialSettings = {}
+  backend: PythonConfig.Backend,
+  settings: PythonConfig.PartialSettings = {}
 ): Layer.Layer<Python> =>
   Layer.effect(Python, PythonProvider.make).pipe(
     Layer.provide(PythonProvider.layerSandbox),
     Layer.provide(
-      PythonProvider.PythonConfig.layer({
+      PythonConfig.PythonConfig.layer({
         backend,
         ...settings,
         docker: { socketPath: components.socketPath, image: components.image, ...settings.docker }
@@ -116,7 +116,9 @@ export const noContainerLeft = (text?: string) =>
   Effect.flatMap(ourContainers(text), (list) => list.length === 0 ? Effect.void : Effect.fail(list)).pipe(
     Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }),
     Effect.catchAll((list) =>
-      Effect.sync(() => assert.fail(`containers left: ${list.map((c) => `${c.Id.slice(0, 12)} ${c.State}`).join(", ")}`))
+      Effect.sync(() =>
+        assert.fail(`containers left: ${list.map((c) => `${c.Id.slice(0, 12)} ${c.State}`).join(", ")}`)
+      )
     )
   )
 
