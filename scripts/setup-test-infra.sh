@@ -114,4 +114,14 @@ else
   docker_cli run --rm --network none "$IMAGE" /usr/bin/python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)'
 fi
 
+# 4. PostgreSQL and Redis on 127.0.0.1 (the machines run them already; start them when they have stopped).
+if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+fi
+if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no >/dev/null
+fi
+
 log "ready in $(($(date +%s) - started)) s (GLEITZEIT_DOCKER_SOCKET=$SOCKET, image $IMAGE, $(bwrap --version))"
