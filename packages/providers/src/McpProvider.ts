@@ -380,7 +380,6 @@ export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry 
   .scopedDiscard(
     Effect.gen(function*() {
       const config = yield* McpConfig.McpConfig
-      if (config.servers.length === 0) return
       const registry = yield* ProviderRegistry.ProviderRegistry
       const hub = yield* Hub.make<Connection>({
         name: "mcp",
