@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -245,5 +246,61 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       assert.strictEqual(result.model, "tiny-code")
       assert.strictEqual(result.instance, `${type}-1`)
       assert.deepStrictEqual(result.fallbacks.map((f: { model: string }) => f.model), ["missing-model", "fail-midstream"])
+    }))
+})
+
+describe("rate limits (TestClock)", () => {
+  const hi = { model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }
+
+  /** Whether the fiber is still waiting after letting in-flight HTTP calls finish. */
+  const waiting = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
+    Effect.zipRight(
+      Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300))),
+      Effect.map(Fiber.poll(fiber), (exit) => exit._tag === "None")
+    )
+
+  it.scoped("requests per minute of a model hold the next call until TestClock has moved on", () =>
+    Effect.gen(function*() {
+      const llm = yield* makeProvider({
+        endpoints: [endpoint(servers()[0]!, "ollama", "limited")],
+        rateLimits: [{ model: "tiny-chat", requestsPerMinute: 2 }]
+      })
+      yield* call(llm, "llm/chat", hi)
+      yield* call(llm, "llm/chat", hi)
+      const third = yield* Effect.fork(call(llm, "llm/chat", hi))
+      assert.isTrue(yield* waiting(third))
+      yield* TestClock.adjust("30 seconds")
+      const result = yield* Fiber.join(third)
+      assert.strictEqual(result.instance, "limited")
+    }))
+
+  it.scoped("tokens per minute count the estimate, then the real usage of each call", () =>
+    Effect.gen(function*() {
+      const llm = yield* makeProvider({
+        endpoints: [endpoint(servers()[0]!, "openai", "metered")],
+        rateLimits: [{ endpoint: "metered", tokensPerMinute: 1000 }]
+      })
+      const first = yield* call(llm, "llm/chat", { ...hi, max_tokens: 500, seed: 5 })
+      assert.isBelow(first.usage.total_tokens, 250, "the settled usage is far below the 500 reserved")
+      // Without the refund 499 of 1000 tokens would be left and the second call would wait for a TestClock refill.
+      const second = yield* Effect.fork(call(llm, "llm/chat", { ...hi, max_tokens: 500, seed: 5 }))
+      assert.isFalse(yield* waiting(second), "refunded tokens let the second call through at once")
+      const third = yield* Effect.fork(call(llm, "llm/chat", { ...hi, max_tokens: 990, seed: 5 }))
+      assert.isTrue(yield* waiting(third), "what the two calls really used leaves too few tokens for 990 more")
+      yield* TestClock.adjust("60 seconds")
+      assert.isTrue((yield* Fiber.join(third)).usage.total_tokens > 0)
+    }))
+
+  it.scoped("a 429's retry-after blocks the endpoint for that long", () =>
+    Effect.gen(function*() {
+      const server = servers()[0]!
+      const llm = yield* makeProvider({ endpoints: [endpoint(server, "ollama", "busy")] })
+      yield* Effect.promise(() => server.fault({ path: "/api/chat", status: 429, retryAfter: 20 }))
+      const limited = yield* failureOf(call(llm, "llm/chat", hi))
+      assert.strictEqual(limited.reason._tag, "RateLimited")
+      const next = yield* Effect.fork(call(llm, "llm/chat", hi))
+      assert.isTrue(yield* waiting(next))
+      yield* TestClock.adjust("20 seconds")
+      assert.strictEqual((yield* Fiber.join(next)).instance, "busy")
     }))
 })
