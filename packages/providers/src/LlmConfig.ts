@@ -130,7 +130,11 @@ export const config: Config.Config<Context.Tag.Service<LlmConfig>> = Config.all(
   retryOnOtherInstance: Config.integer("retry_on_other_instance").pipe(Config.withDefault(d.retryOnOtherInstance)),
   requestTimeout: Config.duration("request_timeout").pipe(Config.withDefault(d.requestTimeout)),
   defaultMaxTokens: Config.integer("default_max_tokens").pipe(Config.withDefault(d.defaultMaxTokens)),
-  rateLimits: Config.array(rateLimit, "rate_limits").pipe(Config.withDefault([])),
+  rateLimits: Config.array(rateLimit, "rate_limits").pipe(
+    Config.withDefault([]),
+    // A missing list reads as one empty entry through some providers: keep only limits that name a target.
+    Config.map((limits) => limits.filter((l) => l.model !== undefined || l.endpoint !== undefined))
+  ),
   cache: Config.all({
     enabled: Config.boolean("enabled").pipe(Config.withDefault(d.cache.enabled)),
     maxEntries: Config.integer("max_entries").pipe(Config.withDefault(d.cache.maxEntries))
