@@ -3,7 +3,7 @@
  * declared in gleitzeit.yaml and in the workflow's `providers` block; validation knows the discovered tools.
  */
 import { afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { serverScript } from "../packages/providers/test/mcpServers.js"
 import * as Cli from "./support/cli.js"
@@ -126,5 +126,41 @@ tasks:
     assert.strictEqual(summary.tasks[0]!.status, "failed")
     assert.strictEqual(summary.tasks[0]!.attempts, 1, "an isError result is not retried")
     assert.match(JSON.stringify(summary.tasks[0]!.error), /ExecutionFailed/)
+  })
+
+  it("a task timeout interrupts the tool call and the server receives notifications/cancelled", async () => {
+    const log = join(ws.dir, "everything-stdin.log")
+    const tee = join(import.meta.dirname, "../packages/providers/test/fixtures/mcp-tee.mjs")
+    const flow = write(
+      "slow.yaml",
+      `name: slow
+providers:
+  mcp:
+    servers:
+      slow:
+        command: ${node}
+        args: [${JSON.stringify(tee)}, ${JSON.stringify(log)}, ${JSON.stringify(join(ws.dir, "slow.pid"))}, ${
+        JSON.stringify(serverScript("server-everything"))
+      }]
+tasks:
+  - id: wait
+    method: mcp/slow/trigger-long-running-operation
+    params: { duration: 30, steps: 30 }
+    timeout: 1
+    retry: { max_attempts: 1 }
+`
+    )
+    const started = performance.now()
+    const result = await Cli.run(["run", flow, "--json"], opts())
+    assert.isBelow(performance.now() - started, 15_000)
+    assert.notStrictEqual(result.code, 0)
+    const summary = JSON.parse(result.stdout) as { status: string; tasks: Array<{ status: string }> }
+    assert.notStrictEqual(summary.status, "completed")
+    const received = readFileSync(log, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) =>
+      JSON.parse(l) as { method?: string; id?: number; params?: { name?: string; requestId?: number } }
+    )
+    const call = received.find((m) => m.method === "tools/call" && m.params?.name === "trigger-long-running-operation")
+    assert.isDefined(call)
+    assert.isDefined(received.find((m) => m.method === "notifications/cancelled" && m.params?.requestId === call!.id))
   })
 })
