@@ -202,4 +202,35 @@ describe("gleitzeit run (LLM)", () => {
     assert.strictEqual(failed.attempts, 1)
     assert.include(JSON.stringify(failed.error), "no-such-model")
   })
+
+  it("Ctrl-C during a streamed generation cancels the run and the server sees the stream aborted", async () => {
+    config("ollama")
+    await llm.reset()
+    const file = write(
+      "long.yaml",
+      [
+        "name: long generation",
+        "tasks:",
+        "  - id: essay",
+        "    method: llm/chat",
+        "    parameters:",
+        "      model: tiny-chat",
+        "      messages: [{role: user, content: 'Write forever'}]",
+        "      max_tokens: 4000",
+        "      options: {ignore_eos: true}",
+        ""
+      ].join("\n")
+    )
+    const running = Cli.start(["run", file], opts())
+    const runId = (await running.waitFor(/▶ run (\w+)/))[1]!
+    await running.waitFor(/essay │/)
+    running.child.kill("SIGINT")
+    const finished = await running.done
+    assert.strictEqual(finished.code, 130)
+    const stats = await llm.waitFor((s) => s.aborted === 1 && s.activeGenerations === 0)
+    assert.deepInclude(stats.aborts[0], { endpoint: "POST /api/chat", streaming: true })
+    assert.isBelow(stats.aborts[0]!.completionTokens, 4000)
+    const status = await Cli.run(["status", runId, "--json"], opts())
+    assert.strictEqual((JSON.parse(status.stdout) as { status: string }).status, "cancelled")
+  })
 })
