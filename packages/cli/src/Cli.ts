@@ -4,7 +4,15 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
-import { LlmConfig, LlmProvider, McpConfig, McpProvider, ProviderRegistry } from "@gleitzeit/providers"
+import {
+  LlmConfig,
+  LlmProvider,
+  McpConfig,
+  McpProvider,
+  ProviderRegistry,
+  PythonConfig,
+  PythonProvider
+} from "@gleitzeit/providers"
 import { BatchFiles, Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -83,14 +91,33 @@ const llmSettings = (scope: McpScope) =>
 const llmProvider = (llm: LlmConfig.LlmConfig["Type"]) =>
   llm.endpoints.length === 0 ? Layer.empty : LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)))
 
-/** The provider layers built from configuration (MCP servers, LLM endpoints), merged into the registry. */
-const configuredProviders = (mcp: ReadonlyArray<McpConfig.Server>, llm = LlmConfig.LlmConfig.defaults) =>
-  Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm))
+/** The Python sandbox settings of the configuration's `python` section (none for commands that run no task). */
+const pythonSettings = (scope: McpScope) =>
+  scope === undefined
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(root, ({ config }) =>
+      CliConfig.loadPython(Option.getOrUndefined(config)).pipe(
+        Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: python: ${error.message}`))
+      ))
+
+/** The Python provider over the configured sandbox (python/* fail with how to enable one when none is available). */
+const pythonProvider = (python: PythonConfig.Settings | undefined) =>
+  python === undefined
+    ? Layer.empty
+    : PythonProvider.layer.pipe(Layer.provide(Layer.succeed(PythonConfig.PythonConfig, python)))
+
+/** The provider layers built from configuration (MCP servers, LLM endpoints, Python sandbox), into the registry. */
+const configuredProviders = (
+  mcp: ReadonlyArray<McpConfig.Server>,
+  llm = LlmConfig.LlmConfig.defaults,
+  python?: PythonConfig.Settings
+) => Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm), pythonProvider(python))
 
 const embeddedLayer = (
   s: CliConfig.Settings,
   mcp: ReadonlyArray<McpConfig.Server>,
-  llm: LlmConfig.LlmConfig["Type"]
+  llm: LlmConfig.LlmConfig["Type"],
+  python: PythonConfig.Settings | undefined
 ) =>
   Embedded.layer({
     filename: s.database,
@@ -98,24 +125,29 @@ const embeddedLayer = (
     concurrency: s.concurrency,
     maxPayloadBytes: s.maxPayloadBytes,
     http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-    providers: configuredProviders(mcp, llm)
+    providers: configuredProviders(mcp, llm, python)
   })
 
 /** Runs `effect` with the embedded runtime of the configuration (connecting the MCP servers of `mcp`). */
 const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
-  Effect.flatMap(Effect.all([settings, mcpServers(mcp), llmSettings(mcp)]), ([s, servers, llm]) =>
-    Effect.provide(effect, embeddedLayer(s, servers, llm)))
+  Effect.flatMap(
+    Effect.all([settings, mcpServers(mcp), llmSettings(mcp), pythonSettings(mcp)]),
+    ([s, servers, llm, python]) => Effect.provide(effect, embeddedLayer(s, servers, llm, python))
+  )
 
 /** Runs `effect` with the providers only (no journal). */
 const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
-  Effect.flatMap(Effect.all([settings, mcpServers(mcp), llmSettings(mcp)]), ([s, servers, llm]) =>
-    Effect.provide(
-      effect,
-      Embedded.layerProviders({
-        http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-        providers: configuredProviders(servers, llm)
-      })
-    ))
+  Effect.flatMap(
+    Effect.all([settings, mcpServers(mcp), llmSettings(mcp), pythonSettings(mcp)]),
+    ([s, servers, llm, python]) =>
+      Effect.provide(
+        effect,
+        Embedded.layerProviders({
+          http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
+          providers: configuredProviders(servers, llm, python)
+        })
+      )
+  )
 
 const readWorkflow = (file: string, catalog: Protocol.Catalog, quiet: boolean) =>
   Effect.gen(function*() {

@@ -2,7 +2,7 @@
  * The CLI's configuration: `gleitzeit.yaml` in the working directory (or `--config FILE`), overridden by
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_HTTP_TIMEOUT`).
  */
-import { LlmConfig, McpConfig } from "@gleitzeit/providers"
+import { LlmConfig, McpConfig, PythonConfig } from "@gleitzeit/providers"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -92,11 +92,13 @@ export const loadMcp = (
     )
   })
 
-/** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
-export const loadLlm = (
-  file: string | undefined
-): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> =>
-  Effect.suspend((): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> => {
+/** Reads a nested section of the configuration: the file's section, `GLEITZEIT_<SECTION>_*` variables over it. */
+const loadSection = <A>(
+  file: string | undefined,
+  section: string,
+  descriptor: Config.Config<A>
+): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> =>
+  Effect.suspend((): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => {
     const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
     let document: unknown = {}
     if (path !== undefined) {
@@ -108,8 +110,17 @@ export const loadLlm = (
     }
     const fromFile = ConfigProvider.fromJson(document)
     const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
-    return Effect.withConfigProvider(
-      Config.nested(LlmConfig.config, "llm"),
-      ConfigProvider.orElse(fromEnv, () => fromFile)
-    )
+    return Effect.withConfigProvider(Config.nested(descriptor, section), ConfigProvider.orElse(fromEnv, () => fromFile))
   })
+
+/** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
+export const loadLlm = (
+  file: string | undefined
+): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> =>
+  loadSection(file, "llm", LlmConfig.config)
+
+/** Reads the Python sandbox settings: the file's `python` section, `GLEITZEIT_PYTHON_*` variables over it. */
+export const loadPython = (
+  file: string | undefined
+): Effect.Effect<PythonConfig.Settings, ConfigError.ConfigError | ConfigFileError> =>
+  loadSection(file, "python", PythonConfig.config)
