@@ -36,8 +36,11 @@ const startServer = (): Promise<{ url: string; child?: ChildProcess }> => {
   const dir = join(root, "node_modules", ".cache", "gleitzeit-llm")
   const bundles = readdirSync(dir).filter((f) => /^server-.*\.mjs$/.test(f))
     .sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)
-  if (bundles.length === 0) throw new Error(`no test LLM server bundle in ${dir}: run the LLM tests once, or set LLM_URL`)
-  const child = spawn(process.execPath, [join(dir, bundles[0]!), "--models", "tiny-chat", "--port", "0", "--exit-with-stdin"], {
+  if (bundles.length === 0) {
+    throw new Error(`no test LLM server bundle in ${dir}: run the LLM tests once, or set LLM_URL`)
+  }
+  const args = [join(dir, bundles[0]!), "--models", "tiny-chat", "--port", "0", "--exit-with-stdin"]
+  const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ["pipe", "pipe", "inherit"]
   })
@@ -59,7 +62,9 @@ const main = async () => {
   const runtime = ManagedRuntime.make(
     Embedded.layer({
       filename: join(dir, "journal.db"),
-      providers: LlmProvider.layerConfig({ endpoints: [{ name: "bench", type: "ollama", url: server.url, weight: 1, priority: 0, tags: [] }] })
+      providers: LlmProvider.layerConfig({
+        endpoints: [{ name: "bench", type: "ollama", url: server.url, weight: 1, priority: 0, tags: [] }]
+      })
     }).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
   )
   try {
@@ -80,7 +85,11 @@ const main = async () => {
     const workflow = await runtime.runPromise(
       WorkflowLoader.fromObject({
         name: "one llm call",
-        tasks: [{ id: "chat", method: "llm/chat", params: { model: "tiny-chat", messages, max_tokens: 4, seed: 1, stream: process.env.STREAM !== "0" } }]
+        tasks: [{
+          id: "chat",
+          method: "llm/chat",
+          params: { model: "tiny-chat", messages, max_tokens: 4, seed: 1, stream: process.env.STREAM !== "0" }
+        }]
       }, { catalog: registry.catalog() }).pipe(Effect.map((l) => l.workflow), Effect.orDie)
     )
     const viaGleitzeit = async () => {
@@ -111,13 +120,18 @@ const main = async () => {
       await time(viaProvider, providerMs)
       await time(viaGleitzeit, gleitzeitMs)
     }
-    const row = (name: string, ms: Array<number>) => ({ call: name, "p50 ms": +pct(ms, 50).toFixed(2), "p95 ms": +pct(ms, 95).toFixed(2) })
+    const row = (name: string, ms: Array<number>) => ({
+      call: name,
+      "p50 ms": +pct(ms, 50).toFixed(2),
+      "p95 ms": +pct(ms, 95).toFixed(2)
+    })
     console.table([
       row("direct HTTP (undici)", directMs),
       row("LlmProvider.execute (no engine)", providerMs),
       row("one-task llm/chat workflow", gleitzeitMs)
     ])
-    console.log(`overhead per call (p50 difference): ${(pct(gleitzeitMs, 50) - pct(directMs, 50)).toFixed(2)} ms over ${N} calls`)
+    const overhead = pct(gleitzeitMs, 50) - pct(directMs, 50)
+    console.log(`overhead per call (p50 difference): ${overhead.toFixed(2)} ms over ${N} calls`)
   } finally {
     await runtime.dispose()
     await agent.destroy()

@@ -60,7 +60,8 @@ const runJson = async (file: string) => {
   const result = await Cli.run(["run", file, "--json"], opts())
   const summary = JSON.parse(result.stdout) as Summary
   assert.notInclude(result.stdout + result.stderr, "sk-test-not-a-secret", "the API key is never printed")
-  return { code: result.code, stderr: result.stderr, summary, task: (id: string) => summary.tasks.find((t) => t.id === id)! }
+  const task = (id: string) => summary.tasks.find((t) => t.id === id)!
+  return { code: result.code, stderr: result.stderr, summary, task }
 }
 
 const chain = [

@@ -173,7 +173,10 @@ export const fromProviders = (providers: unknown): FromProviders => {
     const wanted = str(balancing?.strategy) ?? str(pool.load_balancing_strategy) ?? str(pool.strategy)
     if (wanted !== undefined) {
       if (strategies.includes(wanted)) strategy = wanted as Hub.Strategy
-      else warnings.push(`providers.${kind}: unknown load-balancing strategy '${wanted}' (known: ${strategies.join(", ")})`)
+      else {
+        const known = strategies.join(", ")
+        warnings.push(`providers.${kind}: unknown load-balancing strategy '${wanted}' (known: ${known})`)
+      }
     }
     const list = pool.instances ?? pool.endpoints
     const instances = Array.isArray(list) ? list : str(pool.url) !== undefined ? [pool] : []

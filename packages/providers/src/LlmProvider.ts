@@ -27,6 +27,12 @@ import * as ResponseCache from "./ResponseCache.js"
 /** The provider's id in the registry and in errors. */
 export const id = Http.providerId
 
+/** A value and the models passed over before it was served. */
+interface Served<A> {
+  readonly value: A
+  readonly fallbacks: ReadonlyArray<LlmProtocol.Fallback>
+}
+
 /** Whether a failure with one model should let the next fallback model try: unknown model or retryable. */
 const fallsBack = (error: ProviderError.ProviderError) => error.reason._tag === "NotFound" || error.retryable
 
@@ -55,7 +61,10 @@ export const makeHub = (config: LlmConfig["Type"]): Effect.Effect<Hub.Hub<LlmCli
     for (const endpoint of config.endpoints) {
       const client = endpoint.type === "ollama"
         ? OllamaClient.make({ url: endpoint.url })
-        : OpenAiClient.make({ url: endpoint.url, ...(endpoint.apiKey === undefined ? {} : { apiKey: endpoint.apiKey }) })
+        : OpenAiClient.make({
+          url: endpoint.url,
+          ...(endpoint.apiKey === undefined ? {} : { apiKey: endpoint.apiKey })
+        })
       yield* hub.addScoped({
         id: endpoint.name,
         endpoint: endpoint.url,
@@ -125,7 +134,11 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
           Effect.timeoutFail({
             duration: config.requestTimeout,
             onTimeout: () =>
-              Http.fail(method, { _tag: "Timeout" }, `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`)
+              Http.fail(
+                method,
+                { _tag: "Timeout" },
+                `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`
+              )
           }),
           Effect.tapError((error) =>
             Effect.zipRight(
@@ -147,17 +160,19 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
   const withFallbacks = <A>(
     models: ReadonlyArray<string>,
     attempt: (model: string) => Effect.Effect<A, ProviderError.ProviderError>
-  ): Effect.Effect<{ readonly value: A; readonly fallbacks: ReadonlyArray<LlmProtocol.Fallback> }, ProviderError.ProviderError> => {
+  ): Effect.Effect<Served<A>, ProviderError.ProviderError> => {
     const loop = (
       index: number,
       passed: ReadonlyArray<LlmProtocol.Fallback>
-    ): Effect.Effect<{ readonly value: A; readonly fallbacks: ReadonlyArray<LlmProtocol.Fallback> }, ProviderError.ProviderError> =>
+    ): Effect.Effect<Served<A>, ProviderError.ProviderError> =>
       attempt(models[index]!).pipe(
         Effect.map((value) => ({ value, fallbacks: passed })),
         Effect.catchAll((error) =>
           index + 1 < models.length && fallsBack(error)
             ? Effect.zipRight(
-              Effect.logWarning(`llm: model ${models[index]} failed, falling back to ${models[index + 1]}: ${error.message}`),
+              Effect.logWarning(
+                `llm: model ${models[index]} failed, falling back to ${models[index + 1]}: ${error.message}`
+              ),
               loop(index + 1, [...passed, { model: models[index]!, error: error.message }])
             )
             : Effect.fail(error)
@@ -194,7 +209,11 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       Effect.filterOrFail(
         (parsed) => format === "json" || violation(format, parsed) === undefined,
         (parsed) =>
-          Http.fail(method, { _tag: "BadResponse" }, `the answer does not match the JSON schema: ${violation(format, parsed)}`)
+          Http.fail(
+            method,
+            { _tag: "BadResponse" },
+            `the answer does not match the JSON schema: ${violation(format, parsed)}`
+          )
       )
     )
   }
@@ -217,10 +236,11 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       const cacheable = p.cache === true && ResponseCache.isDeterministic(p)
       const { fallbacks, value } = yield* withFallbacks(models, (model) =>
         cached(cacheable, model, { chat, request: { ...prepared, model, stream: false } }, Effect.gen(function*() {
-          const served = yield* onEndpoint(method, model, p.tags, estimated, (client): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
+          const run = (client: LlmClient): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
             "messages" in prepared
               ? client.chat({ ...prepared, model }, onToken)
-              : client.complete({ ...prepared, model }, onToken))
+              : client.complete({ ...prepared, model }, onToken)
+          const served = yield* onEndpoint(method, model, p.tags, estimated, run)
           const r = served.result
           const parsed = yield* structured(method, p.format, r.text)
           const toolCalls = r.toolCalls.map((c): Json.JsonObject => ({
@@ -238,7 +258,13 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
               total_tokens: r.promptTokens + r.completionTokens
             },
             ...(chat
-              ? { message: { role: "assistant", content: r.text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) } }
+              ? {
+                message: {
+                  role: "assistant",
+                  content: r.text,
+                  ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+                }
+              }
               : {}),
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
             ...(parsed === undefined ? {} : { parsed }),
@@ -255,13 +281,20 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       const models = [p.model, ...(p.fallback_models ?? [])]
       const { fallbacks, value } = yield* withFallbacks(models, (model) =>
         cached(p.cache === true, model, { embed: input }, Effect.gen(function*() {
-          const served = yield* onEndpoint(method, model, p.tags, Prepare.estimateTokens(input), (c) => c.embed(model, input))
+          const estimated = Prepare.estimateTokens(input)
+          const served = yield* onEndpoint(method, model, p.tags, estimated, (c) => c.embed(model, input))
           const vectors = served.result.embeddings
           const result: Json.JsonObject = {
-            response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${vectors[0]?.length ?? 0} dimensions`,
+            response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${
+              vectors[0]?.length ?? 0
+            } dimensions`,
             model,
             instance: served.instance,
-            usage: { prompt_tokens: served.result.promptTokens, completion_tokens: 0, total_tokens: served.result.promptTokens },
+            usage: {
+              prompt_tokens: served.result.promptTokens,
+              completion_tokens: 0,
+              total_tokens: served.result.promptTokens
+            },
             embedding: vectors[0] ?? [],
             embeddings: vectors
           }
@@ -279,7 +312,9 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
         byModel.set(name, [...(byModel.get(name) ?? []), status.instance.id])
       }
     }
-    const models = [...byModel.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, instances]) => ({ name, instances }))
+    const models = [...byModel.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, instances]) => ({ name, instances }))
     return { response: models.map((m) => m.name).join(", "), models }
   })
 
@@ -307,9 +342,8 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
 })
 
 /** Registers the LLM provider (needs `LlmConfig`; uses a provided `ResponseCache`, else an in-memory one). */
-export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | LlmConfig> = ProviderRegistry.register(
-  make
-)
+export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | LlmConfig> = ProviderRegistry
+  .register(make)
 
 /** Registers the LLM provider with the given settings. */
 export const layerConfig = (

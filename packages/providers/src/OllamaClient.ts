@@ -76,7 +76,10 @@ const wireMessage = (m: LlmProtocol.Message) => ({
 /** Builds a client whose agent lives as long as the scope. */
 export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const endpoint: Http.Endpoint = { agent: yield* Http.agent(config.connections ?? 16), url: config.url.replace(/\/+$/, "") }
+    const endpoint: Http.Endpoint = {
+      agent: yield* Http.agent(config.connections ?? 16),
+      url: config.url.replace(/\/+$/, "")
+    }
 
     /** Sends a request and fails on a non-2xx status with the server's `{error}` text. */
     const send = (method: string, verb: "GET" | "POST", path: string, body?: unknown) =>
@@ -92,7 +95,13 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
         )
       })
 
-    const readJson = <A, I>(method: string, schema: Schema.Schema<A, I>, path: string, verb: "GET" | "POST", body?: unknown) =>
+    const readJson = <A, I>(
+      method: string,
+      schema: Schema.Schema<A, I>,
+      path: string,
+      verb: "GET" | "POST",
+      body?: unknown
+    ) =>
       Effect.scoped(
         Effect.flatMap(send(method, verb, path, body), (response) =>
           Effect.flatMap(Http.text(method, response), (text) => Http.decodeJson(method, schema, text, `${path}`)))
@@ -112,7 +121,11 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
         const take = (chunk: typeof Chunk.Type): Effect.Effect<void, ProviderError.ProviderError> => {
           if (chunk.error !== undefined) {
             return Effect.fail(
-              Http.fail(method, { _tag: "HttpStatus", status: 500, body: { error: chunk.error } }, `${endpoint.url}${path} failed during generation: ${chunk.error}`)
+              Http.fail(
+                method,
+                { _tag: "HttpStatus", status: 500, body: { error: chunk.error } },
+                `${endpoint.url}${path} failed during generation: ${chunk.error}`
+              )
             )
           }
           const delta = chunk.message?.content ?? chunk.response ?? ""
@@ -143,7 +156,9 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
           toolCalls: state.toolCalls,
           promptTokens: state.promptTokens,
           completionTokens: state.completionTokens,
-          ...(state.doneReason === undefined ? {} : { doneReason: state.toolCalls.length > 0 ? "tool_calls" : state.doneReason })
+          ...(state.doneReason === undefined
+            ? {}
+            : { doneReason: state.toolCalls.length > 0 ? "tool_calls" : state.doneReason })
         }
         return result
       }))
@@ -173,7 +188,10 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
           readJson("llm/embed", Embed, "/api/embed", "POST", { model, input }),
           (e) => ({ embeddings: e.embeddings, promptTokens: e.prompt_eval_count })
         ),
-      models: Effect.map(readJson("llm/list_models", Tags, "/api/tags", "GET"), (tags) => tags.models.map((m) => m.name))
+      models: Effect.map(
+        readJson("llm/list_models", Tags, "/api/tags", "GET"),
+        (tags) => tags.models.map((m) => m.name)
+      )
     }
     return client
   })

@@ -28,7 +28,9 @@ export interface Options {
 const WireToolCall = Schema.Struct({
   index: Schema.optional(Schema.Number),
   id: Schema.optional(Schema.String),
-  function: Schema.optional(Schema.Struct({ name: Schema.optional(Schema.String), arguments: Schema.optional(Schema.String) }))
+  function: Schema.optional(
+    Schema.Struct({ name: Schema.optional(Schema.String), arguments: Schema.optional(Schema.String) })
+  )
 })
 
 const Usage = Schema.Struct({ prompt_tokens: Schema.Number, completion_tokens: Schema.Number })
@@ -67,7 +69,9 @@ const Chunk = Schema.Struct({
 const Models = Schema.Struct({ data: Schema.Array(Schema.Struct({ id: Schema.String })) })
 
 const Embeddings = Schema.Struct({
-  data: Schema.Array(Schema.Struct({ index: Schema.Number, embedding: Schema.Union(Schema.String, Schema.Array(Schema.Number)) })),
+  data: Schema.Array(
+    Schema.Struct({ index: Schema.Number, embedding: Schema.Union(Schema.String, Schema.Array(Schema.Number)) })
+  ),
   usage: Schema.optional(Schema.Struct({ prompt_tokens: Schema.Number }))
 })
 
@@ -132,7 +136,13 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
         )
       })
 
-    const readJson = <A, I>(method: string, schema: Schema.Schema<A, I>, path: string, verb: "GET" | "POST", body?: unknown) =>
+    const readJson = <A, I>(
+      method: string,
+      schema: Schema.Schema<A, I>,
+      path: string,
+      verb: "GET" | "POST",
+      body?: unknown
+    ) =>
       Effect.scoped(
         Effect.flatMap(send(method, verb, path, body), (response) =>
           Effect.flatMap(Http.text(method, response), (text) => Http.decodeJson(method, schema, text, path)))
@@ -141,8 +151,17 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
     const toolCalls = (method: string, calls: ReadonlyArray<PartialCall>) =>
       Effect.forEach(calls, (call) =>
         Effect.map(
-          Http.decodeJson(method, JsonObject, call.arguments === "" ? "{}" : call.arguments, `arguments of ${call.name}`),
-          (args): LlmProtocol.ToolCall => ({ ...(call.id === undefined ? {} : { id: call.id }), name: call.name, arguments: args })
+          Http.decodeJson(
+            method,
+            JsonObject,
+            call.arguments === "" ? "{}" : call.arguments,
+            `arguments of ${call.name}`
+          ),
+          (args): LlmProtocol.ToolCall => ({
+            ...(call.id === undefined ? {} : { id: call.id }),
+            name: call.name,
+            arguments: args
+          })
         ))
 
     const chat = (
@@ -234,7 +253,11 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
         )
         if (!finished) {
           return yield* Effect.fail(
-            Http.fail(method, { _tag: "BadResponse" }, `${endpoint.url}/chat/completions: the stream ended before [DONE]`)
+            Http.fail(
+              method,
+              { _tag: "BadResponse" },
+              `${endpoint.url}/chat/completions: the stream ended before [DONE]`
+            )
           )
         }
         const result: ChatResponse = {

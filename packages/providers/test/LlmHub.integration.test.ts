@@ -93,7 +93,7 @@ describe("LLM hub", () => {
       assert.strictEqual(health.status, "degraded")
     }))
 
-  it.scopedLive("breaker: two 503s open it (calls refused without reaching the server), then half-open, then closed", () =>
+  it.scopedLive("breaker: two 503s open it (calls are refused without reaching the server), half-open, closed", () =>
     Effect.gen(function*() {
       const server = servers()[0]!
       const hub = yield* LlmProvider.makeHub({

@@ -154,7 +154,10 @@ export const statusError = (
       return fail(method, { _tag: "NotFound" }, message)
     case 429: {
       const after = retryAfterMs(response.headers["retry-after"], now)
-      return fail(method, after === undefined ? { _tag: "RateLimited" } : { _tag: "RateLimited", retryAfterMs: after }, message)
+      const reason: ProviderError.Reason = after === undefined
+        ? { _tag: "RateLimited" }
+        : { _tag: "RateLimited", retryAfterMs: after }
+      return fail(method, reason, message)
     }
     case 400:
     case 422:

@@ -20,7 +20,8 @@ const matchesType = (value: unknown, type: unknown): boolean => {
   return actual === type || (type === "number" && actual === "integer")
 }
 
-const isSchema = (value: unknown): value is Schema => typeof value === "object" && value !== null && !Array.isArray(value)
+const isSchema = (value: unknown): value is Schema =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** The first way `value` violates `schema` (`at path: what`), or undefined. */
 export const violation = (schema: unknown, value: unknown, path = "$"): string | undefined => {
