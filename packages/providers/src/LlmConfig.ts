@@ -62,6 +62,8 @@ export class LlmConfig extends Context.Tag("@gleitzeit/providers/LlmConfig")<Llm
   readonly rateLimits: ReadonlyArray<RateLimit>
   /** Whether `cache: true` params may use the response cache. */
   readonly cache: { readonly enabled: boolean; readonly maxEntries: number }
+  /** Probe these ports on 127.0.0.1 at start and add each answering Ollama server as `local-<port>`. */
+  readonly discoverPorts: ReadonlyArray<number>
 }>() {
   /** The defaults: no endpoints, least-loaded, checks every 10 s, breaker 5 failures / 30 s, one retry elsewhere. */
   static readonly defaults: Context.Tag.Service<LlmConfig> = {
@@ -74,7 +76,8 @@ export class LlmConfig extends Context.Tag("@gleitzeit/providers/LlmConfig")<Llm
     requestTimeout: Duration.minutes(5),
     defaultMaxTokens: 512,
     rateLimits: [],
-    cache: { enabled: true, maxEntries: 1000 }
+    cache: { enabled: true, maxEntries: 1000 },
+    discoverPorts: []
   }
   /** A layer with the defaults overridden by `partial`. */
   static readonly layer = (partial: Partial<Context.Tag.Service<LlmConfig>> = {}) =>
@@ -138,7 +141,11 @@ export const config: Config.Config<Context.Tag.Service<LlmConfig>> = Config.all(
   cache: Config.all({
     enabled: Config.boolean("enabled").pipe(Config.withDefault(d.cache.enabled)),
     maxEntries: Config.integer("max_entries").pipe(Config.withDefault(d.cache.maxEntries))
-  }).pipe(Config.nested("cache"))
+  }).pipe(Config.nested("cache")),
+  discoverPorts: Config.array(Config.integer(), "discover_ports").pipe(
+    Config.withDefault([]),
+    Config.withDescription("ports on 127.0.0.1 probed for local Ollama servers at start (e.g. [11434])")
+  )
 })
 
 const strategies: ReadonlyArray<string> = Hub.Strategy.literals

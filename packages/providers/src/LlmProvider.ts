@@ -36,7 +36,10 @@ interface Served<A> {
 /** Whether a failure with one model should let the next fallback model try: unknown model or retryable. */
 const fallsBack = (error: ProviderError.ProviderError) => error.reason._tag === "NotFound" || error.retryable
 
-/** Builds the hub of the configured endpoints (clients scoped to the hub's scope). */
+/**
+ * Builds the hub of the configured endpoints, plus the local Ollama servers found on `discoverPorts` (clients
+ * scoped to the hub's scope).
+ */
 export const makeHub = (config: LlmConfig["Type"]): Effect.Effect<Hub.Hub<LlmClient>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const hub = yield* Hub.make<LlmClient>({
@@ -74,6 +77,15 @@ export const makeHub = (config: LlmConfig["Type"]): Effect.Effect<Hub.Hub<LlmCli
         priority: endpoint.priority,
         ...(endpoint.maxInFlight === undefined ? {} : { maxInFlight: endpoint.maxInFlight })
       }, client).pipe(Effect.orDie)
+    }
+    for (const port of config.discoverPorts) {
+      const url = `http://127.0.0.1:${port}`
+      if (config.endpoints.some((e) => e.url.replace(/\/+$/, "") === url)) continue
+      const answers = yield* Effect.scoped(Effect.flatMap(OllamaClient.make({ url, connections: 1 }), (c) => c.models))
+        .pipe(Effect.timeout("2 seconds"), Effect.isSuccess)
+      if (!answers) continue
+      yield* Effect.logInfo(`llm: discovered a local Ollama server at ${url}`)
+      yield* hub.addScoped({ id: `local-${port}`, endpoint: url }, OllamaClient.make({ url })).pipe(Effect.orDie)
     }
     return hub
   })

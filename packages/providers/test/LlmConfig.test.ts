@@ -16,7 +16,8 @@ describe("LlmConfig", () => {
             { name: "b", type: "openai", url: "http://b/v1", api_key: "sk-secret", models: ["m"] }
           ],
           rate_limits: [{ model: "m", tokens_per_minute: 1000 }],
-          request_timeout: "2 minutes"
+          request_timeout: "2 minutes",
+          discover_ports: [11434, 11435]
         })
       )
       assert.strictEqual(settings.strategy, "model_affinity")
@@ -28,6 +29,7 @@ describe("LlmConfig", () => {
       assert.notInclude(JSON.stringify(settings), "sk-secret")
       assert.deepStrictEqual(settings.rateLimits, [{ model: "m", tokensPerMinute: 1000 }])
       assert.strictEqual(settings.cache.enabled, true)
+      assert.deepStrictEqual(settings.discoverPorts, [11434, 11435])
     }))
 
   it("maps the predecessor's providers block (Ollama pool with instances and a strategy), warning on the rest", () => {

@@ -7,6 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import { mkdtempSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { call, endpoint, failureOf, llmServers, makeProvider, png, type Streamed } from "./llmHelpers.js"
@@ -302,5 +304,30 @@ describe("rate limits (TestClock)", () => {
       assert.isTrue(yield* waiting(next))
       yield* TestClock.adjust("20 seconds")
       assert.strictEqual((yield* Fiber.join(next)).instance, "busy")
+    }))
+})
+
+describe("discovery", () => {
+  it.scopedLive("discover_ports adds each local port answering as Ollama, and skips closed ports", () =>
+    Effect.gen(function*() {
+      const server = servers()[0]!
+      const closed = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const probe = createServer().listen(0, "127.0.0.1", () => {
+            const { port } = probe.address() as AddressInfo
+            probe.close(() => resolve(port))
+          })
+        })
+      )
+      const llm = yield* makeProvider({ discoverPorts: [closed, server.port] })
+      const listed = yield* call(llm, "llm/list_models", {})
+      const chat = listed.models.find((m: { name: string }) => m.name === "tiny-chat")
+      assert.deepStrictEqual(chat.instances, [`local-${server.port}`])
+      const result = yield* call(llm, "llm/chat", {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "x" }],
+        max_tokens: 2
+      })
+      assert.strictEqual(result.instance, `local-${server.port}`)
     }))
 })
