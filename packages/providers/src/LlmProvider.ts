@@ -90,6 +90,14 @@ export const makeHub = (config: LlmConfig["Type"]): Effect.Effect<Hub.Hub<LlmCli
     return hub
   })
 
+/** One endpoint's metrics in a line: requests, errors, latency percentiles and generated tokens per second. */
+export const describeMetrics = (m: Hub.InstanceMetrics): string => {
+  const l = m.latencyMs
+  const latency = l === undefined ? "" : `, p50/p95/p99 ${l.p50}/${l.p95}/${l.p99} ms`
+  const rate = Hub.throughput(m, "tokens")
+  return `${m.id} ${m.health}: ${m.requests} requests, ${m.errors} errors${latency}, ${rate.toFixed(1)} tokens/s`
+}
+
 /** Builds the provider over a hub of the configured endpoints. */
 export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Effect.gen(function*() {
   const config = yield* LlmConfig
@@ -348,7 +356,10 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
           return Effect.fail(Http.fail(method.name, { _tag: "NotFound" }, `unknown method ${method.name}`))
       }
     },
-    health: hub.health
+    health: Effect.zipWith(hub.health, hub.metrics, (health, metrics) => {
+      const detail = [health.detail, ...metrics.map(describeMetrics)].filter((d) => d !== undefined).join("; ")
+      return detail === "" ? health : { ...health, detail }
+    })
   }
   return provider
 })

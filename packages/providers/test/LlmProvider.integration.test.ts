@@ -45,6 +45,10 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       assert.isTrue(result.usage.completion_tokens > 0 && result.usage.completion_tokens <= 12)
       assert.strictEqual(result.usage.total_tokens, result.usage.prompt_tokens + result.usage.completion_tokens)
       assert.isFalse(result.cached)
+      const health = yield* llm.health
+      assert.strictEqual(health.status, "healthy")
+      const metrics = new RegExp(`${type}-1 healthy: 1 requests, 0 errors, p50/p95/p99 \\d+/\\d+/\\d+ ms, [\\d.]+ tokens/s`)
+      assert.match(health.detail ?? "", metrics, "metrics per endpoint in the health detail")
     }))
 
   it.scopedLive("llm/chat without streaming gives the same text under a seed, and emits no tokens", () =>
