@@ -21,6 +21,7 @@ writeFileSync(imagePath, png())
 writeFileSync(textPath, "the file's content")
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
+const user = { role: "user", content: "x" }
 
 describe.each(["ollama", "openai"] as const)("%s API", (type) => {
   const provider = () => makeProvider({ endpoints: [endpoint(servers()[0]!, type, `${type}-1`)] })
@@ -47,7 +48,9 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       assert.isFalse(result.cached)
       const health = yield* llm.health
       assert.strictEqual(health.status, "healthy")
-      const metrics = new RegExp(`${type}-1 healthy: 1 requests, 0 errors, p50/p95/p99 \\d+/\\d+/\\d+ ms, [\\d.]+ tokens/s`)
+      const metrics = new RegExp(
+        `${type}-1 healthy: 1 requests, 0 errors, p50/p95/p99 \\d+/\\d+/\\d+ ms, [\\d.]+ tokens/s`
+      )
       assert.match(health.detail ?? "", metrics, "metrics per endpoint in the health detail")
     }))
 
@@ -80,7 +83,7 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       assert.strictEqual(result.done_reason, "length")
     }))
 
-  it.scopedLive("structured output: a JSON schema is enforced and the answer decoded into `parsed`; json gives an object", () =>
+  it.scopedLive("structured output: a JSON schema is enforced, the answer decoded into `parsed`; json: an object", () =>
     Effect.gen(function*() {
       const llm = yield* provider()
       const format = {
@@ -164,19 +167,20 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       const result = yield* call(llm, "llm/list_models", {})
       const names = result.models.map((m: { name: string }) => m.name)
       assert.includeMembers(names, ["tiny-chat", "tiny-code", "tiny-embed"])
-      assert.deepStrictEqual(result.models.find((m: { name: string }) => m.name === "tiny-chat").instances, [`${type}-1`])
+      const chat = result.models.find((m: { name: string }) => m.name === "tiny-chat")
+      assert.deepStrictEqual(chat.instances, [`${type}-1`])
     }))
 
   it.scopedLive("an unknown model is a NotFound ProviderError naming it", () =>
     Effect.gen(function*() {
       const llm = yield* provider()
-      const error = yield* failureOf(call(llm, "llm/chat", { model: "nope", messages: [{ role: "user", content: "x" }] }))
+      const error = yield* failureOf(call(llm, "llm/chat", { model: "nope", messages: [user] }))
       assert.strictEqual(error.reason._tag, "NotFound")
       assert.include(error.message, "nope")
       assert.isFalse(error.retryable)
     }))
 
-  it.scopedLive("an error in the middle of a stream (HTTP 200) fails the call after the chunks before it were streamed", () =>
+  it.scopedLive("an error mid-stream (HTTP 200) fails the call after the chunks before it were streamed", () =>
     Effect.gen(function*() {
       const llm = yield* provider()
       const streamed: Streamed = { tokens: [] }
@@ -193,12 +197,13 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
     Effect.gen(function*() {
       const llm = yield* provider()
       const server = servers()[0]!
-      yield* promise(() => server.fault({ path: type === "ollama" ? "/api/chat" : "/v1/chat/completions", status: 429, retryAfter: 3 }))
-      const error = yield* failureOf(call(llm, "llm/chat", { model: "tiny-chat", messages: [{ role: "user", content: "x" }] }))
+      const path = type === "ollama" ? "/api/chat" : "/v1/chat/completions"
+      yield* promise(() => server.fault({ path, status: 429, retryAfter: 3 }))
+      const error = yield* failureOf(call(llm, "llm/chat", { model: "tiny-chat", messages: [user] }))
       assert.deepStrictEqual(error.reason, { _tag: "RateLimited", retryAfterMs: 3000 })
     }))
 
-  it.scopedLive("interrupting a streaming call aborts the HTTP request within 100 ms; the server sees the socket close", () =>
+  it.scopedLive("interrupting a streaming call aborts the HTTP request within 100 ms; the server sees it closed", () =>
     Effect.gen(function*() {
       const llm = yield* provider()
       const server = servers()[0]!
@@ -223,7 +228,13 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
     Effect.gen(function*() {
       const llm = yield* provider()
       const server = servers()[0]!
-      const params = { model: "tiny-chat", messages: [{ role: "user", content: "cache me" }], max_tokens: 5, temperature: 0, cache: true }
+      const params = {
+        model: "tiny-chat",
+        messages: [{ role: "user", content: "cache me" }],
+        max_tokens: 5,
+        temperature: 0,
+        cache: true
+      }
       const first = yield* call(llm, "llm/chat", params)
       const before = (yield* promise(() => server.stats())).total
       const streamed: Streamed = { tokens: [] }
@@ -240,7 +251,7 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       assert.deepStrictEqual([embedded.cached, embeddedAgain.cached], [false, true])
     }))
 
-  it.scopedLive("fallback models: an unknown first model falls back to the next, and the result says which served", () =>
+  it.scopedLive("fallback models: an unknown model falls back to the next; the result says which one served", () =>
     Effect.gen(function*() {
       const llm = yield* provider()
       const result = yield* call(llm, "llm/chat", {
@@ -251,7 +262,8 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       })
       assert.strictEqual(result.model, "tiny-code")
       assert.strictEqual(result.instance, `${type}-1`)
-      assert.deepStrictEqual(result.fallbacks.map((f: { model: string }) => f.model), ["missing-model", "fail-midstream"])
+      const passed = result.fallbacks.map((f: { model: string }) => f.model)
+      assert.deepStrictEqual(passed, ["missing-model", "fail-midstream"])
     }))
 })
 
