@@ -2,11 +2,11 @@
  * The LLM provider against a real test LLM server (node-llama-cpp, random weights) over both wire formats:
  * every method, streaming, structured output, embeddings, errors, cancellation, the cache and fallback models.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -19,6 +19,7 @@ const imagePath = join(dir, "pixel.png")
 const textPath = join(dir, "notes.txt")
 writeFileSync(imagePath, png())
 writeFileSync(textPath, "the file's content")
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 const user = { role: "user", content: "x" }
