@@ -1,7 +1,7 @@
 /**
  * The MCP provider against the real npm servers over stdio: server-everything (behind a tee that logs what reaches
  * the server), server-filesystem and server-memory. Discovery, calls, params checked before the call, `isError`,
- * crash and restart, cancellation reaching the server, and the per-call overhead against the bare SDK.
+ * crash and restart, cancellation reaching the server (per-call overhead is measured by bench/mcp.ts).
  */
 import { afterAll, assert, describe, layer } from "@effect/vitest"
 import { type Json, Protocol, ProviderError } from "@gleitzeit/core"
@@ -219,38 +219,6 @@ describe("MCP provider (stdio)", () => {
         const after = yield* call("mcp/everything/echo", { message: "back" })
         assert.strictEqual(get(after, "response"), "Echo: back")
       }))
-
-    it.effect("per-call overhead over the bare SDK is under a millisecond (median of interleaved calls)", () =>
-      Effect.gen(function*() {
-        const n = 400
-        const direct = yield* McpClient.make({ name: "direct", transport: Servers.filesystem(files) })
-        const path = join(files, "note.txt")
-        yield* call("mcp/filesystem/write_file", { path, content: "x" })
-        const viaSdk = direct.callTool("read_text_file", { path })
-        const viaGleitzeit = call("mcp/filesystem/read_text_file", { path })
-        const sdk: Array<number> = []
-        const gleitzeit: Array<number> = []
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now()
-          yield* viaSdk
-          const t1 = performance.now()
-          yield* viaGleitzeit
-          const t2 = performance.now()
-          if (i >= 50) {
-            sdk.push(t1 - t0)
-            gleitzeit.push(t2 - t1)
-          }
-        }
-        const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-        const overhead = median(gleitzeit) - median(sdk)
-        yield* Effect.sync(() =>
-          process.stdout.write(
-            `MCP per-call (median, n=${sdk.length}): SDK ${median(sdk).toFixed(3)} ms, ` +
-              `Gleitzeit ${median(gleitzeit).toFixed(3)} ms, overhead ${overhead.toFixed(3)} ms\n`
-          )
-        )
-        assert.isBelow(overhead, 1)
-      }).pipe(Effect.scoped))
   })
 })
 
