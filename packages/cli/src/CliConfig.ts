@@ -55,9 +55,12 @@ export class ConfigFileError extends Error {
   readonly _tag = "ConfigFileError"
 }
 
-/** Reads the settings: the given file (or `gleitzeit.yaml` when present), then the environment over it. */
-export const load = (file: string | undefined): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> =>
-  Effect.suspend((): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> => {
+/** Reads a descriptor from the configuration file (or `gleitzeit.yaml` when present), `GLEITZEIT_*` over it. */
+const loadWith = <A>(
+  file: string | undefined,
+  descriptor: Config.Config<A>
+): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> =>
+  Effect.suspend((): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => {
     const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
     let document: unknown = {}
     if (path !== undefined) {
@@ -69,8 +72,12 @@ export const load = (file: string | undefined): Effect.Effect<Settings, ConfigEr
     }
     const fromFile = ConfigProvider.fromJson(document)
     const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
-    return Effect.withConfigProvider(settings, ConfigProvider.orElse(fromEnv, () => fromFile))
+    return Effect.withConfigProvider(descriptor, ConfigProvider.orElse(fromEnv, () => fromFile))
   })
+
+/** Reads the settings: the given file (or `gleitzeit.yaml` when present), then the environment over it. */
+export const load = (file: string | undefined): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> =>
+  loadWith(file, settings)
 
 /** Reads the MCP servers of the configuration file's `mcp` section (none without a file or section). */
 export const loadMcp = (
@@ -97,21 +104,8 @@ const loadSection = <A>(
   file: string | undefined,
   section: string,
   descriptor: Config.Config<A>
-): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> =>
-  Effect.suspend((): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => {
-    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
-    let document: unknown = {}
-    if (path !== undefined) {
-      try {
-        document = parse(readFileSync(path, "utf8")) ?? {}
-      } catch (cause) {
-        return Effect.fail(new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`))
-      }
-    }
-    const fromFile = ConfigProvider.fromJson(document)
-    const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
-    return Effect.withConfigProvider(Config.nested(descriptor, section), ConfigProvider.orElse(fromEnv, () => fromFile))
-  })
+): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => loadWith(file, Config.nested(descriptor, section))
+
 
 /** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
 export const loadLlm = (
