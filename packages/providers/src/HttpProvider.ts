@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import { Agent, type Dispatcher, interceptors } from "undici"
 import { healthy, type Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
+import { errorCode, timeoutCodes } from "./internal/transport.js"
 
 /** Settings of the HTTP provider. */
 export class HttpConfig extends Context.Tag("@gleitzeit/providers/HttpConfig")<HttpConfig, {
@@ -40,16 +41,6 @@ const method = "http/request"
 const fail = (reason: ProviderError.Reason, message: string, cause?: unknown) =>
   ProviderError.make({ provider: "http", method, reason, message, cause })
 
-const errorCode = (cause: unknown): string | undefined => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string") return code
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
 class TooLarge {
   constructor(readonly limit: number) {}
 }
@@ -60,11 +51,8 @@ const classify = (url: string, cause: unknown): ProviderError.ProviderError => {
   }
   const code = errorCode(cause)
   const detail = cause instanceof Error ? cause.message : String(cause)
+  if (code !== undefined && timeoutCodes.has(code)) return fail({ _tag: "Timeout" }, `${url}: ${detail}`, cause)
   switch (code) {
-    case "UND_ERR_CONNECT_TIMEOUT":
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
-      return fail({ _tag: "Timeout" }, `${url}: ${detail}`, cause)
     case "ECONNREFUSED":
     case "ECONNRESET":
     case "ENOTFOUND":

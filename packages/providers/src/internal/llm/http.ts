@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Agent } from "undici"
+import { errorCode, timeoutCodes } from "../transport.js"
 
 /** The `provider` of every LLM error. */
 export const providerId = "llm"
@@ -39,28 +40,13 @@ export interface Response {
   readonly body: AsyncIterable<Uint8Array> & { destroy: () => void }
 }
 
-const errorCode = (cause: unknown): string | undefined => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string") return code
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
 /** Maps a transport failure: timeouts → Timeout, everything else about the connection → Unavailable. */
 export const classify = (method: string, target: string, cause: unknown): ProviderError.ProviderError => {
   const code = errorCode(cause)
   const detail = cause instanceof Error ? cause.message : String(cause)
-  switch (code) {
-    case "UND_ERR_CONNECT_TIMEOUT":
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
-      return fail(method, { _tag: "Timeout" }, `${target}: ${detail}`, cause)
-    default:
-      return fail(method, { _tag: "Unavailable" }, `${target} is unreachable (${code ?? "error"}): ${detail}`, cause)
-  }
+  return code !== undefined && timeoutCodes.has(code)
+    ? fail(method, { _tag: "Timeout" }, `${target}: ${detail}`, cause)
+    : fail(method, { _tag: "Unavailable" }, `${target} is unreachable (${code ?? "error"}): ${detail}`, cause)
 }
 
 /**
