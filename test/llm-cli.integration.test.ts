@@ -73,6 +73,8 @@ const chain = [
   "      model: tiny-chat",
   "      messages: [{role: user, content: 'Give me a product idea'}]",
   "      max_tokens: 8",
+  // Exactly 8 tokens: a random-weight model may otherwise end after one, and streaming needs several to show.
+  "      options: {ignore_eos: true}",
   "  - id: pitch",
   "    method: llm/generate",
   "    dependencies: [idea]",

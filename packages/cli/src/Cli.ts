@@ -3,7 +3,16 @@
  * configuration (`gleitzeit.yaml`, `--config`, `GLEITZEIT_*`).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { type Protocol, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
+import {
+  DemoToolsProtocol,
+  HttpProtocol,
+  LlmProtocol,
+  Protocol,
+  PythonProtocol,
+  type Workflow,
+  WorkflowError,
+  WorkflowLoader
+} from "@gleitzeit/core"
 import {
   LlmConfig,
   LlmProvider,
@@ -149,6 +158,20 @@ const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) 
       )
   )
 
+/**
+ * The methods a workflow may use: every method of the protocols Gleitzeit defines, whether or not a provider for it
+ * is configured (a task of an unconfigured one fails at run time saying so), plus the discovered ones (MCP tools,
+ * functions).
+ */
+const catalogOf = (registry: ProviderRegistry.ProviderRegistry["Type"]): Protocol.Catalog =>
+  Protocol.catalog([
+    HttpProtocol.spec,
+    LlmProtocol.spec,
+    PythonProtocol.spec,
+    DemoToolsProtocol.spec,
+    ...registry.providers().map((provider) => provider.spec)
+  ])
+
 const readWorkflow = (file: string, catalog: Protocol.Catalog, quiet: boolean) =>
   Effect.gen(function*() {
     const text = yield* Effect.try({ try: () => readFileSync(file, "utf8"), catch: String }).pipe(
@@ -232,7 +255,7 @@ const run = Command.make(
   ({ file, json }) =>
     withRuntime(Effect.gen(function*() {
       const registry = yield* ProviderRegistry.ProviderRegistry
-      const workflow = yield* readWorkflow(file, registry.catalog(), json)
+      const workflow = yield* readWorkflow(file, catalogOf(registry), json)
       const engine = yield* Engine.Engine
       const runId = yield* engine.submit(workflow)
       const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
@@ -246,7 +269,7 @@ const validate = Command.make(
   ({ file }) =>
     withProviders(Effect.gen(function*() {
       const registry = yield* ProviderRegistry.ProviderRegistry
-      const workflow: Workflow.Workflow = yield* readWorkflow(file, registry.catalog(), false)
+      const workflow: Workflow.Workflow = yield* readWorkflow(file, catalogOf(registry), false)
       yield* Console.log(
         `✔ ${file} is valid: ${workflow.name}, ${workflow.tasks.length} task${workflow.tasks.length === 1 ? "" : "s"}`
       )
