@@ -5,7 +5,6 @@
  */
 import type { LlmProtocol, ProviderError } from "@gleitzeit/core"
 import { Json } from "@gleitzeit/core"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -39,7 +38,8 @@ const Chunk = Schema.Struct({
   eval_count: Schema.optionalWith(Schema.Number, { default: () => 0 })
 })
 
-const ErrorBody = Schema.Struct({ error: Schema.String })
+/** The message of Ollama's error body `{error}`. */
+const ErrorMessage = Schema.Struct({ error: Schema.String }).pipe(Schema.pluck("error"))
 const Tags = Schema.Struct({ models: Schema.Array(Schema.Struct({ name: Schema.String })) })
 const Embed = Schema.Struct({
   embeddings: Schema.Array(Schema.Array(Schema.Number)),
@@ -81,31 +81,7 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
       url: config.url.replace(/\/+$/, "")
     }
 
-    /** Sends a request and fails on a non-2xx status with the server's `{error}` text. */
-    const send = (method: string, verb: "GET" | "POST", path: string, body?: unknown) =>
-      Effect.gen(function*() {
-        const response = yield* Http.request(endpoint, method, { verb, path, ...(body === undefined ? {} : { body }) })
-        if (response.status >= 200 && response.status < 300) return response
-        const raw = yield* Http.text(method, response)
-        const parsed = yield* Effect.option(Http.decodeJson(method, ErrorBody, raw, "error body"))
-        const detail = parsed._tag === "Some" ? parsed.value.error : raw.slice(0, 500)
-        const now = yield* Clock.currentTimeMillis
-        return yield* Effect.fail(
-          Http.statusError(method, response, `${endpoint.url}${path} answered ${response.status}: ${detail}`, now)
-        )
-      })
-
-    const readJson = <A, I>(
-      method: string,
-      schema: Schema.Schema<A, I>,
-      path: string,
-      verb: "GET" | "POST",
-      body?: unknown
-    ) =>
-      Effect.scoped(
-        Effect.flatMap(send(method, verb, path, body), (response) =>
-          Effect.flatMap(Http.text(method, response), (text) => Http.decodeJson(method, schema, text, `${path}`)))
-      )
+    const { readJson, send } = Http.requests(endpoint, ErrorMessage)
 
     /** Runs a generation (chat or generate), streaming or not, into one `ChatResponse`. */
     const generate = (

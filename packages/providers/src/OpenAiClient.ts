@@ -6,7 +6,6 @@
  */
 import type { LlmProtocol, ProviderError } from "@gleitzeit/core"
 import { Json } from "@gleitzeit/core"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -46,7 +45,10 @@ const Completion = Schema.Struct({
   usage: Schema.optional(Usage)
 })
 
-const ErrorBody = Schema.Struct({ error: Schema.Struct({ message: Schema.String }) })
+/** The message of an OpenAI-style error body `{error: {message}}`. */
+const ErrorMessage = Schema.Struct({
+  error: Schema.Struct({ message: Schema.String }).pipe(Schema.pluck("message"))
+}).pipe(Schema.pluck("error"))
 
 const Chunk = Schema.Struct({
   error: Schema.optional(Schema.Struct({ message: Schema.String })),
@@ -123,30 +125,7 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
       ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey })
     }
 
-    const send = (method: string, verb: "GET" | "POST", path: string, body?: unknown) =>
-      Effect.gen(function*() {
-        const response = yield* Http.request(endpoint, method, { verb, path, ...(body === undefined ? {} : { body }) })
-        if (response.status >= 200 && response.status < 300) return response
-        const raw = yield* Http.text(method, response)
-        const parsed = yield* Effect.option(Http.decodeJson(method, ErrorBody, raw, "error body"))
-        const detail = parsed._tag === "Some" ? parsed.value.error.message : raw.slice(0, 500)
-        const now = yield* Clock.currentTimeMillis
-        return yield* Effect.fail(
-          Http.statusError(method, response, `${endpoint.url}${path} answered ${response.status}: ${detail}`, now)
-        )
-      })
-
-    const readJson = <A, I>(
-      method: string,
-      schema: Schema.Schema<A, I>,
-      path: string,
-      verb: "GET" | "POST",
-      body?: unknown
-    ) =>
-      Effect.scoped(
-        Effect.flatMap(send(method, verb, path, body), (response) =>
-          Effect.flatMap(Http.text(method, response), (text) => Http.decodeJson(method, schema, text, path)))
-      )
+    const { readJson, send } = Http.requests(endpoint, ErrorMessage)
 
     const toolCalls = (method: string, calls: ReadonlyArray<PartialCall>) =>
       Effect.forEach(calls, (call) =>

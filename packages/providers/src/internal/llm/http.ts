@@ -3,6 +3,7 @@
  * closes, streamed bodies read line by line, and HTTP/connection failures mapped to `ProviderError` reasons.
  */
 import { ProviderError } from "@gleitzeit/core"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -151,4 +152,35 @@ export const statusError = (
     default:
       return fail(method, { _tag: "HttpStatus", status: response.status }, message)
   }
+}
+
+/**
+ * Requests to one endpoint: `send` fails on a non-2xx status with the message the server's error body carries
+ * (`errorMessage` extracts it; the raw text is used when it does not decode), `readJson` decodes a JSON answer.
+ */
+export const requests = <I>(endpoint: Endpoint, errorMessage: Schema.Schema<string, I>) => {
+  const send = (method: string, verb: "GET" | "POST", path: string, body?: unknown) =>
+    Effect.gen(function*() {
+      const response = yield* request(endpoint, method, { verb, path, ...(body === undefined ? {} : { body }) })
+      if (response.status >= 200 && response.status < 300) return response
+      const raw = yield* text(method, response)
+      const parsed = yield* Effect.option(decodeJson(method, errorMessage, raw, "error body"))
+      const detail = parsed._tag === "Some" ? parsed.value : raw.slice(0, 500)
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(
+        statusError(method, response, `${endpoint.url}${path} answered ${response.status}: ${detail}`, now)
+      )
+    })
+  const readJson = <A, J>(
+    method: string,
+    schema: Schema.Schema<A, J>,
+    path: string,
+    verb: "GET" | "POST",
+    body?: unknown
+  ) =>
+    Effect.scoped(
+      Effect.flatMap(send(method, verb, path, body), (response) =>
+        Effect.flatMap(text(method, response), (body) => decodeJson(method, schema, body, path)))
+    )
+  return { send, readJson }
 }
