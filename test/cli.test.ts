@@ -11,12 +11,8 @@ const quickstart = resolve(import.meta.dirname, "../examples/quickstart.yaml")
 
 let server: TestServer
 let ws: ReturnType<typeof Cli.workspace>
-const opts = () => ({ cwd: ws.dir, db: ws.db })
-const write = (name: string, text: string) => {
-  const file = join(ws.dir, name)
-  writeFileSync(file, text)
-  return file
-}
+const opts = () => ws.opts
+const write = (name: string, text: string) => ws.write(name, text)
 
 beforeAll(async () => {
   Cli.requireBuilt()

@@ -13,12 +13,8 @@ import * as Cli from "./support/cli.js"
 let llm: LlmServer
 let unavailable: unknown
 let ws: ReturnType<typeof Cli.workspace>
-const opts = () => ({ cwd: ws.dir, db: ws.db })
-const write = (name: string, text: string) => {
-  const file = join(ws.dir, name)
-  writeFileSync(file, text)
-  return file
-}
+const opts = () => ws.opts
+const write = (name: string, text: string) => ws.write(name, text)
 
 // A server that cannot start fails every test with the reason (naming node-llama-cpp), instead of skipping them.
 beforeAll(async () => {

@@ -9,12 +9,8 @@ import { serverScript } from "../packages/providers/test/mcpServers.js"
 import * as Cli from "./support/cli.js"
 
 let ws: ReturnType<typeof Cli.workspace>
-const opts = () => ({ cwd: ws.dir, db: ws.db })
-const write = (name: string, text: string) => {
-  const file = join(ws.dir, name)
-  writeFileSync(file, text)
-  return file
-}
+const opts = () => ws.opts
+const write = (name: string, text: string) => ws.write(name, text)
 
 const node = JSON.stringify(process.execPath)
 

@@ -2,7 +2,7 @@
  * Runs the built `gleitzeit` binary as a real child process.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
@@ -14,10 +14,21 @@ export const requireBuilt = (): void => {
   if (!existsSync(bin)) throw new Error(`the CLI is not built (${bin} missing): run 'npm run build' or 'npm test'`)
 }
 
-/** A scratch directory with its own journal. */
+/** A scratch directory with its own journal: `opts` for running the CLI in it, `write` to put a file there. */
 export const workspace = () => {
   const dir = mkdtempSync(join(tmpdir(), "gleitzeit-e2e-"))
-  return { dir, db: join(dir, "journal.db"), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  const db = join(dir, "journal.db")
+  return {
+    dir,
+    db,
+    opts: { cwd: dir, db },
+    write: (name: string, text: string): string => {
+      const file = join(dir, name)
+      writeFileSync(file, text)
+      return file
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** The result of a finished CLI process. */
