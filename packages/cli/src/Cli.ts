@@ -2,7 +2,7 @@
  * The `gleitzeit` commands. Each command that needs the engine gets the embedded runtime built from the
  * configuration (`gleitzeit.yaml`, `--config`, `GLEITZEIT_*`).
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import {
   DemoToolsProtocol,
   HttpProtocol,
@@ -20,9 +20,10 @@ import {
   McpProvider,
   ProviderRegistry,
   PythonConfig,
-  PythonProvider
+  PythonProvider,
+  Redis
 } from "@gleitzeit/providers"
-import { BatchFiles, Embedded, Engine, Journal, RunLog } from "@gleitzeit/runtime"
+import { BatchFiles, Cluster, ClusterSharding, Embedded, Engine, EventBus, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -122,26 +123,57 @@ const configuredProviders = (
   python?: PythonConfig.Settings
 ) => Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm), pythonProvider(python))
 
-const embeddedLayer = (
+const httpSettings = (s: CliConfig.Settings) => ({
+  defaultTimeout: Duration.seconds(s.http.timeoutSeconds),
+  maxResponseBytes: s.http.maxResponseBytes
+})
+
+/** The event bus of a cluster member: shared through Redis when one is configured. */
+const clusterBus = (s: CliConfig.Settings) =>
+  s.redis === undefined
+    ? EventBus.layerMemory
+    : EventBus.layerRedis.pipe(
+      Layer.provide(Redis.layer({ url: s.redis })),
+      Layer.catchAll((error) =>
+        Layer.fail(error).pipe(
+          Layer.tapError(() => Console.error(`✘ ${error.message}`)),
+          Layer.mapError(() => new ExitCode.Exit({ code: ExitCode.Unavailable }))
+        )
+      )
+    )
+
+/**
+ * The runtime of a command: embedded on a SQLite file, or a client-only member of the cluster when the database is
+ * PostgreSQL (runs then execute on the nodes). Either way the providers are local, for validation.
+ */
+const runtimeLayer = (
   s: CliConfig.Settings,
   mcp: ReadonlyArray<McpConfig.Server>,
   llm: LlmConfig.LlmConfig["Type"],
   python: PythonConfig.Settings | undefined
-) =>
-  Embedded.layer({
-    filename: s.database,
-    synchronous: s.synchronous,
-    concurrency: s.concurrency,
-    maxPayloadBytes: s.maxPayloadBytes,
-    http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-    providers: configuredProviders(mcp, llm, python)
-  })
+): Layer.Layer<
+  Engine.Engine | Journal.Journal | EventBus.EventBus | ProviderRegistry.ProviderRegistry,
+  ExitCode.Exit
+> =>
+  CliConfig.isCluster(s.database)
+    ? Layer.merge(
+      Cluster.layerClient({ database: s.database, bus: clusterBus(s) }),
+      Embedded.layerProviders({ http: httpSettings(s), providers: configuredProviders(mcp, llm, python) })
+    )
+    : Embedded.layer({
+      filename: s.database,
+      synchronous: s.synchronous,
+      concurrency: s.concurrency,
+      maxPayloadBytes: s.maxPayloadBytes,
+      http: httpSettings(s),
+      providers: configuredProviders(mcp, llm, python)
+    })
 
 /** Runs `effect` with the embedded runtime of the configuration (connecting the MCP servers of `mcp`). */
 const withRuntime = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) =>
   Effect.flatMap(
     Effect.all([settings, mcpServers(mcp), llmSettings(mcp), pythonSettings(mcp)]),
-    ([s, servers, llm, python]) => Effect.provide(effect, embeddedLayer(s, servers, llm, python))
+    ([s, servers, llm, python]) => Effect.provide(effect, runtimeLayer(s, servers, llm, python))
   )
 
 /** Runs `effect` with the providers only (no journal). */
@@ -151,10 +183,7 @@ const withProviders = <A, E, R>(effect: Effect.Effect<A, E, R>, mcp?: McpScope) 
     ([s, servers, llm, python]) =>
       Effect.provide(
         effect,
-        Embedded.layerProviders({
-          http: { defaultTimeout: Duration.seconds(s.http.timeoutSeconds), maxResponseBytes: s.http.maxResponseBytes },
-          providers: configuredProviders(servers, llm, python)
-        })
+        Embedded.layerProviders({ http: httpSettings(s), providers: configuredProviders(servers, llm, python) })
       )
   )
 
@@ -262,6 +291,95 @@ const run = Command.make(
       yield* finish(outcome, json)
     }), { workflow: file })
 ).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))
+
+const submit = Command.make(
+  "submit",
+  {
+    file: Args.file({ name: "file", exists: "yes" }),
+    wait: Options.boolean("wait").pipe(Options.withDescription("follow the run to its end, as `run` does")),
+    json: jsonOption
+  },
+  ({ file, json, wait }) =>
+    Effect.flatMap(settings, (s) =>
+      !CliConfig.isCluster(s.database)
+        ? fail(
+          ExitCode.InvalidInput,
+          "✘ submit needs a cluster: set `database` to its postgres:// URL (gleitzeit.yaml or GLEITZEIT_DATABASE)"
+        )
+        : withRuntime(Effect.gen(function*() {
+          const registry = yield* ProviderRegistry.ProviderRegistry
+          const workflow = yield* readWorkflow(file, catalogOf(registry), json)
+          const engine = yield* Engine.Engine
+          const runId = yield* engine.submit(workflow)
+          if (!wait) return yield* Console.log(json ? JSON.stringify({ runId }) : runId)
+          if (!json) yield* Console.log(`▶ run ${runId} submitted`)
+          const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
+          yield* finish(outcome, json)
+        }), { workflow: file }))
+).pipe(Command.withDescription("Hand a workflow to the cluster and print its run id; --wait follows it to the end"))
+
+const addressOption = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(description),
+    Options.mapEffect((text) =>
+      Option.match(ClusterSharding.parseAddress(text), {
+        onNone: () => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: expected host:port, got '${text}'`))),
+        onSome: Effect.succeed
+      })
+    )
+  )
+
+const node = Command.make(
+  "node",
+  {
+    listen: addressOption("listen", "address to listen on for other members (host:port)").pipe(
+      Options.withDefault({ host: "127.0.0.1", port: 34431 })
+    ),
+    advertise: addressOption("advertise", "address other members reach this node on (default: --listen)").pipe(
+      Options.optional
+    ),
+    name: Options.text("name").pipe(Options.withDescription("node name in the journal (default: host:port)"), Options.optional),
+    concurrency: Options.integer("concurrency").pipe(Options.withDescription("task attempts at once"), Options.optional),
+    drainTimeout: Options.integer("drain-timeout").pipe(
+      Options.withDescription("seconds a stopping node lets attempts in flight finish"),
+      Options.withDefault(20)
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const s = yield* settings
+      if (!CliConfig.isCluster(s.database)) {
+        return yield* fail(
+          ExitCode.InvalidInput,
+          "✘ a node needs the cluster's PostgreSQL database: set `database` to a postgres:// URL (gleitzeit.yaml or GLEITZEIT_DATABASE)"
+        )
+      }
+      const servers = yield* mcpServers({})
+      const llm = yield* llmSettings({})
+      const python = yield* pythonSettings({})
+      const advertise = Option.getOrElse(flags.advertise, () => flags.listen)
+      const name = Option.getOrElse(flags.name, () => `${advertise.host}:${advertise.port}`)
+      const layer = Cluster.layerNode({
+        database: s.database,
+        name,
+        advertise,
+        listen: flags.listen,
+        concurrency: Option.getOrElse(flags.concurrency, () => s.concurrency),
+        maxPayloadBytes: s.maxPayloadBytes,
+        http: httpSettings(s),
+        providers: configuredProviders(servers, llm, python),
+        bus: clusterBus(s),
+        tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) }
+      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(layer)
+        yield* Console.log(`● node ${name} listening on ${flags.listen.host}:${flags.listen.port}`)
+        return yield* Effect.never
+      })).pipe(
+        Effect.onInterrupt(() => Console.log(`■ node ${name} stopped`))
+      )
+    })
+).pipe(Command.withDescription("Run a cluster node: it executes runs and task attempts submitted to the cluster"))
 
 const validate = Command.make(
   "validate",
@@ -406,5 +524,5 @@ const init = Command.make(
 
 /** The whole command tree. */
 export const command = root.pipe(
-  Command.withSubcommands([run, validate, status, list, logs, resume, cancel, providers, init])
+  Command.withSubcommands([run, submit, node, validate, status, list, logs, resume, cancel, providers, init])
 )

@@ -7,14 +7,17 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 
 /** The settings the CLI needs. */
 export interface Settings {
-  /** The SQLite journal file. */
+  /** The journal: a SQLite file (embedded), or a `postgres://` URL (a cluster's shared database). */
   readonly database: string
+  /** Redis shared by a cluster's members (events, LLM rate limits and cache); none by default. */
+  readonly redis: string | undefined
   /** Task attempts running at once. */
   readonly concurrency: number
   /** SQLite durability: `normal` survives process crashes, `full` also power loss. */
@@ -29,7 +32,12 @@ export interface Settings {
 export const settings: Config.Config<Settings> = Config.all({
   database: Config.string("database").pipe(
     Config.withDefault(".gleitzeit/gleitzeit.db"),
-    Config.withDescription("SQLite journal file")
+    Config.withDescription("SQLite journal file, or postgres:// URL of a cluster")
+  ),
+  redis: Config.string("redis").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+    Config.withDescription("Redis URL shared by a cluster's members")
   ),
   concurrency: Config.integer("concurrency").pipe(
     Config.withDefault(64),
@@ -118,3 +126,6 @@ export const loadPython = (
   file: string | undefined
 ): Effect.Effect<PythonConfig.Settings, ConfigError.ConfigError | ConfigFileError> =>
   loadSection(file, "python", PythonConfig.config)
+
+/** True when the journal is a PostgreSQL database, i.e. the commands talk to a cluster. */
+export const isCluster = (database: string): boolean => /^postgres(ql)?:\/\//.test(database)

@@ -11,6 +11,8 @@ export const RunNotCompleted = 1
 export const InvalidInput = 2
 /** The run does not exist, or is in a state that does not allow the operation. */
 export const NotFound = 3
+/** A service the command needs is unreachable (e.g. the cluster's Redis). */
+export const Unavailable = 69
 /** An unexpected internal error. */
 export const Internal = 70
 /** Interrupted (Ctrl-C): the run was cancelled cleanly. */

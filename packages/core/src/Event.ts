@@ -35,7 +35,9 @@ export const TaskCompleted = Schema.TaggedStruct("TaskCompleted", {
   attempt: Schema.Number,
   result: Json,
   durationMs: Schema.Number,
-  provider: Schema.optional(Schema.String)
+  provider: Schema.optional(Schema.String),
+  /** The node that executed the attempt, when it is not the coordinator's (a cluster's task worker). */
+  node: Schema.optional(Schema.String)
 })
 /** An attempt failed; `retryInMs` is set when another attempt follows. */
 export const TaskAttemptFailed = Schema.TaggedStruct("TaskAttemptFailed", {

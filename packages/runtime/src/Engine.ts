@@ -15,6 +15,7 @@ import { Executor } from "./Executor.js"
 import * as Coordinator from "./internal/coordinator.js"
 import { Mailbox } from "./internal/mailbox.js"
 import { isOtherLiveProcess } from "./internal/owner.js"
+import * as Runs from "./internal/runs.js"
 import { Journal } from "./Journal.js"
 import { Scheduler } from "./Scheduler.js"
 
@@ -52,15 +53,6 @@ export class Engine extends Context.Tag("@gleitzeit/runtime/Engine")<Engine, {
   /** The ids of the runs executing in this process. */
   readonly active: () => ReadonlyArray<string>
 }>() {}
-
-const toOutcome = (record: Run.RunRecord): Outcome => ({
-  runId: record.id,
-  status: record.status,
-  ...(record.outputs === undefined ? {} : { outputs: record.outputs }),
-  ...(record.error === undefined ? {} : { error: record.error })
-})
-
-const notFound = (runId: string) => new WorkflowError.RunNotFound({ runId, message: `no run '${runId}' in the journal` })
 
 /** Builds the engine. */
 export const make = Effect.gen(function*() {
@@ -117,26 +109,8 @@ export const make = Effect.gen(function*() {
   const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
     Effect.suspend(() => {
       const here = active.get(runId)
-      if (here !== undefined) return Deferred.await(here.done)
-      return Effect.flatMap(journal.run(runId), (record) => {
-        if (Option.isNone(record)) return Effect.fail(notFound(runId))
-        if (record.value.status !== "pending" && record.value.status !== "running") {
-          return Effect.succeed(toOutcome(record.value))
-        }
-        // Executed by another process sharing the journal: follow the journal until it ends.
-        const poll: Effect.Effect<Outcome> = Effect.flatMap(
-          Effect.zipRight(Effect.sleep("250 millis"), journal.run(runId)),
-          (next) =>
-            Option.isSome(next) && next.value.status !== "pending" && next.value.status !== "running"
-              ? Effect.succeed(toOutcome(next.value))
-              : poll
-        )
-        return poll
-      })
+      return here === undefined ? Runs.awaitEnd(journal, runId) : Deferred.await(here.done)
     })
-
-  const invalid = (runId: string, status: string, message: string) =>
-    new WorkflowError.InvalidRunState({ runId, status, message })
 
   const cancel = (runId: string, reason = "cancelled by request") =>
     Effect.suspend(() => {
@@ -145,57 +119,30 @@ export const make = Effect.gen(function*() {
         return Effect.zipRight(Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason })), Deferred.await(here.done))
       }
       return Effect.gen(function*() {
-        const record = yield* journal.run(runId)
-        if (Option.isNone(record)) return yield* notFound(runId)
-        const run = record.value
-        if (run.status !== "pending" && run.status !== "running") {
-          return yield* invalid(runId, run.status, `run '${runId}' already ended (${run.status})`)
-        }
         const owner = yield* journal.owner(runId)
         if (Option.isSome(owner) && isOtherLiveProcess(owner.value)) {
-          return yield* invalid(runId, run.status, `run '${runId}' is executing in process ${owner.value}; cancel it there`)
+          const status = Option.match(yield* journal.run(runId), { onNone: () => "running", onSome: (r) => r.status })
+          return yield* Runs.invalid(runId, status, `run '${runId}' is executing in process ${owner.value}; cancel it there`)
         }
         // An orphaned run (its process died): cancel it in the journal directly.
-        let seq = (yield* journal.lastSeq(runId)) + 1
-        const at = yield* Clock.currentTimeMillis
-        const tasks = yield* journal.tasks(runId)
-        yield* journal.append([
-          ...tasks
-            .filter((t) => t.status === "pending" || t.status === "running")
-            .map((t) => ({ _tag: "TaskCancelled" as const, runId, seq: seq++, at, taskId: t.taskId })),
-          { _tag: "RunCancelled", runId, seq: seq++, at, reason }
-        ])
-        return { runId, status: "cancelled" as const, error: { code: -28004, message: reason } }
+        return yield* Runs.cancelInJournal(journal, runId, reason)
       })
     })
 
   const resume = (runId: string) =>
     Effect.gen(function*() {
-      if (active.has(runId)) return yield* invalid(runId, "running", `run '${runId}' is already executing here`)
-      const record = yield* journal.run(runId)
-      if (Option.isNone(record)) return yield* notFound(runId)
-      const run = record.value
-      if (run.status !== "pending" && run.status !== "running") {
-        return yield* invalid(runId, run.status, `run '${runId}' already ended (${run.status}); nothing to resume`)
+      if (active.has(runId)) return yield* Runs.invalid(runId, "running", `run '${runId}' is already executing here`)
+      const loaded = yield* Runs.load(journal, runId)
+      if (loaded._tag === "Ended") {
+        const status = loaded.outcome.status
+        return yield* Runs.invalid(runId, status, `run '${runId}' already ended (${status}); nothing to resume`)
       }
       const owner = yield* journal.owner(runId)
       if (Option.isSome(owner) && isOtherLiveProcess(owner.value)) {
-        return yield* invalid(runId, run.status, `run '${runId}' is still executing in process ${owner.value}`)
+        return yield* Runs.invalid(runId, "running", `run '${runId}' is still executing in process ${owner.value}`)
       }
-      const workflow = Option.getOrThrow(yield* journal.workflow(runId))
-      const tasks = yield* journal.tasks(runId)
-      const attempts = yield* journal.attempts(runId)
-      const seq = (yield* journal.lastSeq(runId)) + 1
       yield* journal.setOwner(runId, config.node)
-      yield* launch({
-        runId,
-        workflow,
-        seq,
-        resumed: true,
-        tasks,
-        attempts,
-        ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt })
-      })
+      yield* launch({ ...loaded.start, resumed: true })
     })
 
   const recover = Effect.gen(function*() {

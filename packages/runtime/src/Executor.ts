@@ -34,6 +34,8 @@ export interface Output {
   readonly result: Json.Json
   /** The provider that served it. */
   readonly provider: string
+  /** The node that executed it, when another than the coordinator's. */
+  readonly node?: string
 }
 
 /** The executor service. */

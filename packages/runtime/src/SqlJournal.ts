@@ -95,6 +95,14 @@ const runMigrations = Migrator.make({})({
       const sql = yield* SqlClient.SqlClient
       const statements = sql.onDialectOrElse({ pg: () => pgSchema.init, orElse: () => sqliteSchema.init })
       for (const statement of statements) yield* sql.unsafe(statement)
+    }),
+    "0002_attempt_node": Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const statements = sql.onDialectOrElse({
+        pg: () => pgSchema.attemptNode,
+        orElse: () => sqliteSchema.attemptNode
+      })
+      for (const statement of statements) yield* sql.unsafe(statement)
     })
   })
 })

@@ -3,7 +3,8 @@
  * completed (highest priority first, within the run's parallelism), runs every attempt as a child fiber admitted
  * by the global scheduler, applies the failure policy, and journals every transition before it is reported.
  * Interrupting the coordinator suspends the run (nothing is journaled; it resumes later); a `Cancel` message,
- * fail-fast or the deadline stop it for good.
+ * fail-fast or the deadline stop it for good. A `Drain` message (its node is stopping) starts nothing more, lets the
+ * attempts in flight finish, then suspends the run by interrupting itself.
  */
 import {
   ErrorCode,
@@ -47,6 +48,7 @@ export type Message =
   | { readonly _tag: "Granted"; readonly taskId: string }
   | { readonly _tag: "Cancel"; readonly reason: string }
   | { readonly _tag: "Deadline" }
+  | { readonly _tag: "Drain" }
 
 /** How a run ended. */
 export interface Outcome {
@@ -105,6 +107,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     let unfinished = tasks.length
     let inFlight = 0
     let stop: Stop | undefined
+    let draining = false
     // Attempt fibers are children of this fiber: they cannot outlive it.
     const fibers = new Map<string, Fiber.RuntimeFiber<void>>()
 
@@ -189,7 +192,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           const exit = yield* Effect.exit(executeOnce(task, attempt))
           if (Exit.isSuccess(exit)) {
             const at = yield* Clock.currentTimeMillis
-            const { provider, result } = exit.value
+            const { node, provider, result } = exit.value
             // The coordinator hears of it only once it is durable.
             return yield* journal.appendLater([{
               _tag: "TaskCompleted",
@@ -200,7 +203,8 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
               attempt,
               result,
               durationMs: at - startedAt,
-              provider
+              provider,
+              ...(node === undefined ? {} : { node })
             }], () => mailbox.offer({ _tag: "Completed", taskId: task.id, result }))
           }
           // An interruption of this fiber never gets here (it skips `exit`), so an interrupted exit means the
@@ -283,6 +287,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
       )
 
     const startReady = Effect.gen(function*() {
+      if (draining) return
       while (stop === undefined && inFlight < limit && ready.size > 0) {
         const task = ready.pop()!
         inFlight++
@@ -321,6 +326,11 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
       return events
     }
 
+    const unstart = (taskId: string) => {
+      inFlight--
+      status.set(taskId, "pending")
+    }
+
     const onMessage = (message: Message, at: number, later: Array<Event.Event>): void => {
         switch (message._tag) {
           case "Completed": {
@@ -349,7 +359,8 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             return
           }
           case "Granted": {
-            tickets.delete(message.taskId)
+            // A ticket withdrawn by a drain meanwhile gave its slot back already.
+            if (!tickets.delete(message.taskId)) return
             const task = Workflow.taskByRef(workflow, message.taskId)
             if (task !== undefined) granted.push(task)
             return
@@ -359,6 +370,19 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
             return
           case "Deadline":
             stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
+            return
+          case "Drain":
+            draining = true
+            // Tasks still waiting for a slot, or granted one without having started, go back to ready.
+            for (const [taskId, ticket] of tickets) {
+              ticket.withdraw()
+              unstart(taskId)
+            }
+            tickets.clear()
+            for (const task of granted.splice(0)) {
+              scheduler.release()
+              unstart(task.id)
+            }
             return
         }
       }
@@ -398,13 +422,19 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     }
 
     yield* startReady
-    while (stop === undefined && unfinished > 0) {
+    while (stop === undefined && unfinished > 0 && !(draining && fibers.size === 0)) {
       const messages = yield* mailbox.takeAll
       const at = yield* Clock.currentTimeMillis
       const later: Array<Event.Event> = []
       for (const message of messages) onMessage(message, at, later)
       if (later.length > 0) yield* journal.appendLater(later)
       yield* startReady
+    }
+
+    // Drained: nothing runs any more; the run resumes elsewhere from what is journaled.
+    if (draining && stop === undefined && unfinished > 0) {
+      yield* journal.flush
+      return yield* Effect.interrupt
     }
 
     // ---- finish ------------------------------------------------------------------------------------------------

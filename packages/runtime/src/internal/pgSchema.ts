@@ -129,3 +129,19 @@ export const init: ReadonlyArray<string> = [
   $$`,
   `CREATE TRIGGER events_apply BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION gleitzeit_apply_event()`
 ]
+
+/**
+ * Migration 0002: an attempt executed on another node than its coordinator's (a cluster's task worker) records that
+ * node when it completes.
+ */
+export const attemptNode: ReadonlyArray<string> = [
+  `CREATE OR REPLACE FUNCTION gleitzeit_attempt_node() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE attempts SET node = NEW.data ->> 'node'
+      WHERE run_id = NEW.run_id AND task_id = NEW.task_id AND attempt = NEW.attempt;
+    RETURN NULL;
+  END
+  $$`,
+  `CREATE TRIGGER events_attempt_node AFTER INSERT ON events FOR EACH ROW
+    WHEN (NEW.type = 'TaskCompleted' AND NEW.data ? 'node') EXECUTE FUNCTION gleitzeit_attempt_node()`
+]

@@ -130,3 +130,15 @@ export const init: ReadonlyArray<string> = [
       WHERE id = NEW.run_id;
   END`
 ]
+
+/**
+ * Migration 0002: an attempt executed on another node than its coordinator's (a cluster's task worker) records that
+ * node when it completes.
+ */
+export const attemptNode: ReadonlyArray<string> = [
+  `CREATE TRIGGER events_attempt_node AFTER INSERT ON events
+    WHEN NEW.type = 'TaskCompleted' AND NEW.data ->> '$.node' IS NOT NULL BEGIN
+    UPDATE attempts SET node = NEW.data ->> '$.node'
+      WHERE run_id = NEW.run_id AND task_id = NEW.task_id AND attempt = NEW.attempt;
+  END`
+]

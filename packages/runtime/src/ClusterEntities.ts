@@ -1,0 +1,100 @@
+/**
+ * The cluster's actors and their messages.
+ *
+ * - `WorkflowRun`, one per run (entity id = run id), hosts the run's coordinator. Its `Start` message is persisted
+ *   (primary key: run id and generation), so a run whose node dies is redelivered to the shard's new owner, which
+ *   resumes it from the journal. `Cancel` is volatile and reaches whichever node owns the run.
+ * - `TaskWorker` entities execute task attempts wherever their shard lives. `Execute` is volatile: a node that dies
+ *   mid-attempt makes the coordinator dispatch the same attempt again; its chunks stream the attempt's output back
+ *   to the coordinator, which journals it.
+ */
+import { type Json, Run, TaskError, WorkflowError } from "@gleitzeit/core"
+import * as ClusterSchema from "@effect/cluster/ClusterSchema"
+import * as Entity from "@effect/cluster/Entity"
+import * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcSchema from "@effect/rpc/RpcSchema"
+import * as Schema from "effect/Schema"
+
+/**
+ * A JSON value on the wire. Params and results are JSON-normalized before they are sent (they read back from the
+ * journal that way), so they are carried as they are instead of being checked structurally a second time.
+ */
+const JsonValue = Schema.Unknown as unknown as Schema.Schema<Json.Json>
+
+/** How a run ended (the reply to `Start` and `Cancel`). */
+export const Outcome = Schema.Struct({
+  runId: Schema.String,
+  status: Run.RunStatus,
+  outputs: Schema.optionalWith(JsonValue, { exact: true }),
+  error: Schema.optionalWith(Run.RunError, { exact: true })
+})
+
+/** The actor hosting one run's coordinator; its entity id is the run id. */
+export const WorkflowRun = Entity.make("WorkflowRun", [
+  Rpc.make("Start", {
+    payload: { runId: Schema.String, generation: Schema.Number },
+    success: Outcome,
+    // One persisted message per start (or explicit resume) of a run, never one per task.
+    primaryKey: ({ generation, runId }) => `${runId}#${generation}`
+  })
+    .annotate(ClusterSchema.Persisted, true)
+    // A client that stops waiting (Ctrl-C on `submit --wait`) must not interrupt the run.
+    .annotate(ClusterSchema.Uninterruptible, "client"),
+  Rpc.make("Cancel", {
+    payload: { reason: Schema.String },
+    success: Outcome,
+    error: Schema.Union(WorkflowError.RunNotFound, WorkflowError.InvalidRunState)
+  })
+])
+
+/** A chunk of an attempt's reply: streamed output, then exactly one result. */
+export const AttemptChunk = Schema.Union(
+  Schema.TaggedStruct("Output", {
+    stream: Schema.Literal("token", "stdout", "stderr", "log"),
+    text: Schema.String
+  }),
+  Schema.TaggedStruct("Result", { result: JsonValue, provider: Schema.String, node: Schema.String })
+)
+
+/** A chunk of an attempt's reply. */
+export type AttemptChunk = typeof AttemptChunk.Type
+
+/** What an attempt can fail with, on the wire. */
+const AttemptFailure: Schema.Schema<TaskError.TaskFailure, TaskError.TaskFailureEncoded> = TaskError.TaskFailure
+
+const executeFields = {
+  runId: Schema.String,
+  taskId: Schema.String,
+  attempt: Schema.Number,
+  method: Schema.String,
+  params: JsonValue,
+  timeoutMs: Schema.optional(Schema.Number)
+}
+
+/** The actors executing task attempts; an entity id is a routing bucket (see `workerKey`). */
+export const TaskWorker: Entity.Entity<
+  "TaskWorker",
+  Rpc.Rpc<"Execute", Schema.Struct<typeof executeFields>, RpcSchema.Stream<typeof AttemptChunk, typeof AttemptFailure>>
+> = Entity.make("TaskWorker", [
+  Rpc.make("Execute", { payload: executeFields, success: AttemptChunk, error: AttemptFailure, stream: true })
+])
+
+/** Routing buckets of task workers: enough to spread evenly over the shards of many nodes. */
+export const workerBuckets = 256
+
+/** FNV-1a: a cheap, stable string hash. */
+const hash = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/**
+ * The task worker that executes an attempt: a bucket of the run/task hash, so the tasks of one run spread over the
+ * nodes and an attempt that is dispatched again goes to the same place while that node lives.
+ */
+export const workerKey = (runId: string, taskId: string): string =>
+  `w${hash(`${runId}/${taskId}`) % workerBuckets}`

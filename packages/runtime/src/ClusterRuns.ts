@@ -1,0 +1,222 @@
+/**
+ * Runs in a cluster. Submitting journals the run, then sends the persisted `Start` message of its `WorkflowRun`
+ * entity; the node owning the entity's shard runs the same coordinator as embedded mode, with attempts dispatched to
+ * task workers. When that node dies, the unanswered `Start` is redelivered to the shard's next owner, which resumes
+ * the run from the journal. Cancel is a message to the run's entity, so it reaches the node executing the run, whose
+ * coordinator interrupts the attempts wherever they run.
+ */
+import type { Workflow, WorkflowError } from "@gleitzeit/core"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as Entity from "@effect/cluster/Entity"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import { WorkflowRun } from "./ClusterEntities.js"
+import { Engine, type Outcome, type SubmitOptions } from "./Engine.js"
+import { EngineConfig } from "./EngineConfig.js"
+import { Executor } from "./Executor.js"
+import * as Coordinator from "./internal/coordinator.js"
+import { Mailbox } from "./internal/mailbox.js"
+import * as Runs from "./internal/runs.js"
+import { Journal } from "./Journal.js"
+import { Scheduler } from "./Scheduler.js"
+
+interface Hosted {
+  readonly mailbox: Mailbox<Coordinator.Message>
+  /** The run's outcome (never completed when the run was handed over). */
+  readonly done: Deferred.Deferred<Outcome>
+  /** Completed when the coordinator stopped, for whatever reason. */
+  readonly stopped: Deferred.Deferred<void>
+}
+
+/** The runs whose coordinators execute on this node, and whether the node is draining. */
+export class LocalRuns extends Context.Tag("@gleitzeit/runtime/ClusterRuns/LocalRuns")<LocalRuns, {
+  readonly runs: Map<string, Hosted>
+  draining: boolean
+}>() {
+  /** An empty registry. */
+  static readonly layer: Layer.Layer<LocalRuns> = Layer.sync(LocalRuns, () => ({ runs: new Map(), draining: false }))
+}
+
+/**
+ * Drains this node's runs: their coordinators start nothing more, wait for the attempts in flight, then hand the
+ * runs over (they resume on the node that owns their shard next). Task workers refuse new attempts meanwhile.
+ * Bounded by `timeout`; what is still running then is interrupted when the node shuts down, and resumes elsewhere.
+ */
+export const drain = (timeout: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const local = yield* LocalRuns
+    local.draining = true
+    const hosted = [...local.runs.values()]
+    for (const run of hosted) run.mailbox.offer({ _tag: "Drain" })
+    yield* Effect.logInfo(`draining: handing over ${hosted.length} run(s)`)
+    yield* Effect.forEach(hosted, (run) => Deferred.await(run.stopped), { discard: true }).pipe(
+      Effect.timeout(timeout),
+      Effect.ignore
+    )
+  })
+
+/** The `WorkflowRun` entities hosted by this node. */
+export const layerRunActors: Layer.Layer<
+  never,
+  never,
+  Sharding | Journal | Executor | Scheduler | EngineConfig | LocalRuns
+> = WorkflowRun.toLayer(
+  Effect.gen(function*() {
+    const runId: string = (yield* Entity.CurrentAddress).entityId
+    const journal = yield* Journal
+    const config = yield* EngineConfig
+    const local = yield* LocalRuns
+    const services: Coordinator.Services = { journal, executor: yield* Executor, scheduler: yield* Scheduler, config }
+
+    const host = Effect.gen(function*() {
+      const existing = local.runs.get(runId)
+      // A second `Start` (an explicit resume) of a run executing here: answer when it ends.
+      if (existing !== undefined) return yield* Deferred.await(existing.done)
+      // A draining node takes on no run: left unanswered, the message goes to the shard's next owner.
+      if (local.draining) return yield* Effect.never
+      const hosted: Hosted = {
+        mailbox: new Mailbox(),
+        done: yield* Deferred.make<Outcome>(),
+        stopped: yield* Deferred.make<void>()
+      }
+      local.runs.set(runId, hosted)
+      const exit = yield* Effect.gen(function*() {
+        const loaded = yield* Effect.orDie(Runs.load(journal, runId))
+        if (loaded._tag === "Ended") return loaded.outcome
+        yield* journal.setOwner(runId, config.node)
+        return yield* Coordinator.run(services, loaded.start, hosted.mailbox)
+      }).pipe(
+        Effect.ensuring(Effect.zipRight(Effect.sync(() => local.runs.delete(runId)), Deferred.succeed(hosted.stopped, void 0))),
+        Effect.annotateLogs({ runId, node: config.node }),
+        Effect.exit
+      )
+      // Drained (the coordinator suspended itself): stay unanswered until the node shuts down, so the message is
+      // delivered again to the shard's next owner, which resumes the run.
+      if (Exit.isInterrupted(exit)) return yield* Effect.never
+      yield* Deferred.done(hosted.done, exit)
+      return yield* exit
+    })
+
+    return {
+      Start: () => host,
+      Cancel: ({ payload }) =>
+        Effect.suspend(() => {
+          const here = local.runs.get(runId)
+          if (here === undefined) return Runs.cancelInJournal(journal, runId, payload.reason)
+          here.mailbox.offer({ _tag: "Cancel", reason: payload.reason })
+          return Deferred.await(here.done)
+        })
+    }
+  }),
+  // `Cancel` must reach a run while its `Start` is being handled.
+  { concurrency: "unbounded" }
+)
+
+/** A new run id: time-ordered, then random. */
+const newRunId = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  const a = yield* Random.nextIntBetween(0, 2 ** 30)
+  const b = yield* Random.nextIntBetween(0, 2 ** 30)
+  return `${now.toString(36).padStart(9, "0")}${a.toString(36).padStart(6, "0")}${b.toString(36).padStart(6, "0")}`
+})
+
+/**
+ * The engine of a cluster member, node or client: the same service as embedded mode, with runs executing wherever
+ * the cluster places them.
+ */
+export const makeEngine = Effect.gen(function*() {
+  const journal = yield* Journal
+  const config = yield* EngineConfig
+  const runs = yield* WorkflowRun.client
+  const local = yield* Effect.serviceOption(LocalRuns)
+  const hosted = (runId: string) => local._tag === "Some" ? local.value.runs.get(runId) : undefined
+
+  const start = (runId: string, generation: number) =>
+    runs(runId).Start({ runId, generation }, { discard: true }).pipe(Effect.orDie)
+
+  const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
+    Effect.gen(function*() {
+      const runId = options.runId ?? (yield* newRunId)
+      const at = yield* Clock.currentTimeMillis
+      yield* journal.createRun(
+        { runId, workflow, createdAt: at, owner: config.node },
+        { _tag: "RunSubmitted", runId, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
+      )
+      yield* start(runId, 0)
+      return runId
+    })
+
+  const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
+    Effect.suspend(() => {
+      const here = hosted(runId)
+      return here === undefined ? Runs.awaitEnd(journal, runId) : Deferred.await(here.done)
+    })
+
+  const cancel = (runId: string, reason = "cancelled by request") =>
+    Effect.gen(function*() {
+      yield* Effect.flatMap(journal.run(runId), (record) =>
+        record._tag === "None" ? Effect.fail(Runs.notFound(runId)) : Effect.void)
+      return yield* runs(runId).Cancel({ reason }).pipe(
+        Effect.catchTags({
+          MailboxFull: Effect.die,
+          AlreadyProcessingMessage: Effect.die,
+          PersistenceError: Effect.die
+        })
+      )
+    })
+
+  const resume = (runId: string) =>
+    Effect.gen(function*() {
+      const loaded = yield* Runs.load(journal, runId)
+      if (loaded._tag === "Ended") {
+        const status = loaded.outcome.status
+        return yield* Runs.invalid(runId, status, `run '${runId}' already ended (${status}); nothing to resume`)
+      }
+      // A new generation is a new message: delivered even if an earlier start was answered; a run executing
+      // already just answers it when it ends.
+      yield* start(runId, loaded.start.seq)
+    })
+
+  return Engine.of({
+    submit,
+    wait,
+    execute: (workflow, options) => Effect.flatMap(submit(workflow, options), (runId) => Effect.orDie(wait(runId))),
+    cancel,
+    resume,
+    // The cluster redelivers the runs of dead nodes by itself; this starts any unfinished run once more (one that
+    // is executing just answers the new start when it ends).
+    recover: Effect.flatMap(journal.unfinished, (unfinished) =>
+      Effect.filter(unfinished.map((run) => run.id), (runId) => Effect.isSuccess(resume(runId)))),
+    active: () => local._tag === "Some" ? [...local.value.runs.keys()] : []
+  })
+})
+
+/** The engine of a cluster member. */
+export const layerEngine: Layer.Layer<Engine, never, Sharding | Journal | EngineConfig> = Layer.effect(
+  Engine,
+  makeEngine
+)
+
+/**
+ * Deletes the cluster's stored `Start` messages of runs that ended, with their replies, every `interval`: the
+ * library never prunes them, and the journal keeps everything worth keeping.
+ */
+export const pruneMessages = (interval: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const prune = Effect.zipRight(
+      sql`DELETE FROM cluster_replies WHERE request_id IN (
+        SELECT request_id FROM cluster_messages WHERE entity_type = 'WorkflowRun' AND processed = true)`,
+      sql`DELETE FROM cluster_messages WHERE entity_type = 'WorkflowRun' AND processed = true`
+    ).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("pruning cluster messages failed", cause))
+    )
+    return yield* Effect.forever(Effect.zipRight(Effect.sleep(interval), prune))
+  })

@@ -1,0 +1,109 @@
+/**
+ * What the embedded engine and the cluster's run actors do alike with a journaled run: load it to resume, follow
+ * it to its end, cancel it when no coordinator executes it.
+ */
+import { ErrorCode, type Run, WorkflowError } from "@gleitzeit/core"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Journal } from "../Journal.js"
+import type * as Coordinator from "./coordinator.js"
+
+type JournalService = typeof Journal.Service
+
+/** The outcome of a run as its record tells it. */
+export const toOutcome = (record: Run.RunRecord): Coordinator.Outcome => ({
+  runId: record.id,
+  status: record.status,
+  ...(record.outputs === undefined ? {} : { outputs: record.outputs }),
+  ...(record.error === undefined ? {} : { error: record.error })
+})
+
+/** The error for a run id the journal does not know. */
+export const notFound = (runId: string) =>
+  new WorkflowError.RunNotFound({ runId, message: `no run '${runId}' in the journal` })
+
+/** The error for a run in the wrong state for a request. */
+export const invalid = (runId: string, status: string, message: string) =>
+  new WorkflowError.InvalidRunState({ runId, status, message })
+
+/** A run loaded from the journal: ended already, or ready to (re)start where it stopped. */
+export type Loaded =
+  | { readonly _tag: "Ended"; readonly outcome: Coordinator.Outcome }
+  | { readonly _tag: "Start"; readonly start: Coordinator.Start }
+
+/** Loads a run to start or resume: its workflow, the journaled task states and attempts, the next sequence. */
+export const load = (journal: JournalService, runId: string): Effect.Effect<Loaded, WorkflowError.RunNotFound> =>
+  Effect.gen(function*() {
+    const record = yield* journal.run(runId)
+    if (Option.isNone(record)) return yield* notFound(runId)
+    const run = record.value
+    if (run.status !== "pending" && run.status !== "running") {
+      return { _tag: "Ended", outcome: toOutcome(run) } as const
+    }
+    const workflow = yield* journal.workflow(runId)
+    if (Option.isNone(workflow)) return yield* notFound(runId)
+    const lastSeq = yield* journal.lastSeq(runId)
+    // Only `RunSubmitted` so far: a first start, not a resume.
+    if (lastSeq <= 1) {
+      return { _tag: "Start", start: { runId, workflow: workflow.value, seq: lastSeq + 1, resumed: false } } as const
+    }
+    const tasks = yield* journal.tasks(runId)
+    const attempts = yield* journal.attempts(runId)
+    return {
+      _tag: "Start",
+      start: {
+        runId,
+        workflow: workflow.value,
+        seq: lastSeq + 1,
+        resumed: true,
+        tasks,
+        attempts,
+        ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt })
+      }
+    } as const
+  })
+
+/** How often a run executing elsewhere is looked up while waiting for its end. */
+const waitInterval = "250 millis"
+
+/** Waits for a run executing in another process (or node) to end, by reading the journal. */
+export const awaitEnd = (
+  journal: JournalService,
+  runId: string
+): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound> =>
+  Effect.flatMap(journal.run(runId), (record) => {
+    if (Option.isNone(record)) return Effect.fail(notFound(runId))
+    if (record.value.status !== "pending" && record.value.status !== "running") {
+      return Effect.succeed(toOutcome(record.value))
+    }
+    return Effect.zipRight(Effect.sleep(waitInterval), awaitEnd(journal, runId))
+  })
+
+/**
+ * Cancels a run that no coordinator executes (its process died, or its start was never delivered): its unfinished
+ * tasks and the run are cancelled in the journal directly.
+ */
+export const cancelInJournal = (
+  journal: JournalService,
+  runId: string,
+  reason: string
+): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound | WorkflowError.InvalidRunState> =>
+  Effect.gen(function*() {
+    const record = yield* journal.run(runId)
+    if (Option.isNone(record)) return yield* notFound(runId)
+    const run = record.value
+    if (run.status !== "pending" && run.status !== "running") {
+      return yield* invalid(runId, run.status, `run '${runId}' already ended (${run.status})`)
+    }
+    let seq = (yield* journal.lastSeq(runId)) + 1
+    const at = yield* Clock.currentTimeMillis
+    const tasks = yield* journal.tasks(runId)
+    yield* journal.append([
+      ...tasks
+        .filter((t) => t.status === "pending" || t.status === "running")
+        .map((t) => ({ _tag: "TaskCancelled" as const, runId, seq: seq++, at, taskId: t.taskId })),
+      { _tag: "RunCancelled", runId, seq: seq++, at, reason }
+    ])
+    return { runId, status: "cancelled" as const, error: { code: ErrorCode.WorkflowCancelled, message: reason } }
+  })
