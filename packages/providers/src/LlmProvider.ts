@@ -111,7 +111,12 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
     if (limit.model !== undefined) limits.set(`model:${canonicalModel(limit.model)}`, entry)
     if (limit.endpoint !== undefined) limits.set(`endpoint:${limit.endpoint}`, entry)
   }
-  const limiter = yield* RateLimiter.make(limits)
+  const limiter = yield* Effect.serviceOption(RateLimiter.Backend).pipe(
+    Effect.flatMap(Option.match({
+      onSome: (backend) => backend.make(limits),
+      onNone: () => RateLimiter.make(limits)
+    }))
+  )
   const cache = yield* Effect.serviceOption(ResponseCache.ResponseCache).pipe(
     Effect.flatMap(Option.match({
       onSome: Effect.succeed,

@@ -1,14 +1,16 @@
 /**
  * An opt-in cache of LLM answers keyed by (model, normalized request), used only for deterministic requests
  * (temperature 0 or a seed), so re-running a workflow does not pay twice. The service is an interface: the
- * in-memory LRU here serves embedded mode; a shared store (Redis) can provide the same tag later.
+ * in-memory LRU here serves embedded mode; `layerRedis` shares the answers between the nodes of a cluster.
  */
-import type { Json } from "@gleitzeit/core"
+import { Json } from "@gleitzeit/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
+import * as Redis from "./Redis.js"
 
 /** The response cache service. */
 export class ResponseCache extends Context.Tag("@gleitzeit/providers/ResponseCache")<ResponseCache, {
@@ -63,3 +65,41 @@ export const makeMemory = (maxEntries: number) =>
 /** A layer with the in-memory LRU cache. */
 export const layerMemory = (maxEntries = 1000): Layer.Layer<ResponseCache> =>
   Layer.effect(ResponseCache, makeMemory(maxEntries))
+
+/** Options of the Redis cache. */
+export interface RedisOptions {
+  /** How long an answer is kept, in seconds (rounded up to a whole second); default one day. */
+  readonly ttlSeconds?: number
+}
+
+const JsonText = Schema.parseJson(Json.Json)
+
+/**
+ * A cache in Redis under `<prefix>cache:<key>`, shared by every node on the prefix; each answer expires after
+ * `ttlSeconds`. A cache must not fail the call it would have saved: a Redis failure is logged and counts as a miss.
+ */
+export const makeRedis = (options: RedisOptions = {}): Effect.Effect<ResponseCache["Type"], never, Redis.Redis> =>
+  Effect.map(Redis.Redis, (redis) => {
+    const ttl = Math.max(1, Math.ceil(options.ttlSeconds ?? 86_400))
+    const warn = (operation: string) => (error: { readonly message: string }) =>
+      Effect.logWarning(`response cache: ${operation} failed, continuing without the cache: ${error.message}`)
+    return ResponseCache.of({
+      get: (k) =>
+        redis.use("get", (c) => c.get(redis.key(`cache:${k}`))).pipe(
+          Effect.flatMap((text) =>
+            text === null ? Effect.succeedNone : Effect.asSome(Schema.decode(JsonText)(text))
+          ),
+          Effect.catchAll((error) => Effect.as(warn("get")(error), Option.none()))
+        ),
+      set: (k, value) =>
+        Schema.encode(JsonText)(value).pipe(
+          Effect.flatMap((text) => redis.use("set", (c) => c.set(redis.key(`cache:${k}`), text, "EX", ttl))),
+          Effect.asVoid,
+          Effect.catchAll(warn("set"))
+        )
+    })
+  })
+
+/** A cache shared through Redis. */
+export const layerRedis = (options: RedisOptions = {}): Layer.Layer<ResponseCache, never, Redis.Redis> =>
+  Layer.effect(ResponseCache, makeRedis(options))
