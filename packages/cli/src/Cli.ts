@@ -158,7 +158,8 @@ const runtimeLayer = (
   CliConfig.isCluster(s.database)
     ? Layer.merge(
       Cluster.layerClient({ database: s.database, bus: clusterBus(s) }),
-      Embedded.layerProviders({ http: httpSettings(s), providers: configuredProviders(mcp, llm, python) })
+      // Only what validation needs: the nodes execute the tasks, with their own LLM and Python settings.
+      Embedded.layerProviders({ http: httpSettings(s), providers: configuredProviders(mcp) })
     )
     : Embedded.layer({
       filename: s.database,
@@ -372,7 +373,9 @@ const node = Command.make(
         tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) }
       })
       yield* Effect.scoped(Effect.gen(function*() {
-        yield* Layer.build(layer)
+        yield* Layer.build(layer).pipe(
+          Effect.catchTag("ListenError", (error) => fail(ExitCode.Unavailable, `✘ ${error.message}`))
+        )
         yield* Console.log(`● node ${name} listening on ${flags.listen.host}:${flags.listen.port}`)
         return yield* Effect.never
       })).pipe(

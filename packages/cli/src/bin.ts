@@ -29,8 +29,12 @@ const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   return ExitCode.Internal
 }
 
+// Logs go to stderr: stdout carries results (run ids, JSON) that scripts read.
+const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
+
 main(process.argv).pipe(
   Effect.provide(NodeContext.layer),
+  Effect.provide(logger),
   Logger.withMinimumLogLevel(LogLevel.Warning),
   NodeRuntime.runMain({
     disableErrorReporting: true,

@@ -103,7 +103,8 @@ export const layerClient = <E = never>(options: MemberOptions<E> & { readonly na
   E
 > =>
   ClusterRuns.layerEngine.pipe(
-    Layer.provideMerge(ClusterSharding.layer({ _tag: "Client" }, tuningOf(options))),
+    // A client listens on nothing: it cannot fail to.
+    Layer.provideMerge(Layer.orDie(ClusterSharding.layer({ _tag: "Client" }, tuningOf(options)))),
     Layer.provideMerge(EngineConfig.layer(options.name === undefined ? {} : { node: options.name })),
     Layer.provideMerge(storage(options, 4))
   )

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import { WorkflowRun } from "./ClusterEntities.js"
 import { Engine, type Outcome, type SubmitOptions } from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
@@ -35,19 +36,25 @@ interface Hosted {
   readonly stopped: Deferred.Deferred<void>
 }
 
-/** The runs whose coordinators execute on this node, and whether the node is draining. */
+/** The runs whose coordinators execute on this node, the attempts its workers execute, whether it is draining. */
 export class LocalRuns extends Context.Tag("@gleitzeit/runtime/ClusterRuns/LocalRuns")<LocalRuns, {
   readonly runs: Map<string, Hosted>
+  /** Attempts executing in this node's task workers. */
+  attempts: number
   draining: boolean
 }>() {
   /** An empty registry. */
-  static readonly layer: Layer.Layer<LocalRuns> = Layer.sync(LocalRuns, () => ({ runs: new Map(), draining: false }))
+  static readonly layer: Layer.Layer<LocalRuns> = Layer.sync(
+    LocalRuns,
+    () => ({ runs: new Map(), attempts: 0, draining: false })
+  )
 }
 
 /**
- * Drains this node's runs: their coordinators start nothing more, wait for the attempts in flight, then hand the
- * runs over (they resume on the node that owns their shard next). Task workers refuse new attempts meanwhile.
- * Bounded by `timeout`; what is still running then is interrupted when the node shuts down, and resumes elsewhere.
+ * Drains this node: its coordinators start nothing more, wait for their attempts in flight, then hand their runs
+ * over (they resume on the node that owns their shard next); its task workers refuse new attempts and finish those
+ * they have. Bounded by `timeout`; what still runs then is interrupted when the node shuts down, and runs again
+ * elsewhere.
  */
 export const drain = (timeout: Duration.DurationInput) =>
   Effect.gen(function*() {
@@ -56,7 +63,12 @@ export const drain = (timeout: Duration.DurationInput) =>
     const hosted = [...local.runs.values()]
     for (const run of hosted) run.mailbox.offer({ _tag: "Drain" })
     yield* Effect.logInfo(`draining: handing over ${hosted.length} run(s)`)
+    const workersIdle = Effect.repeat(Effect.sync(() => local.attempts), {
+      until: (attempts) => attempts === 0,
+      schedule: Schedule.spaced("50 millis")
+    })
     yield* Effect.forEach(hosted, (run) => Deferred.await(run.stopped), { discard: true }).pipe(
+      Effect.zipRight(workersIdle),
       Effect.timeout(timeout),
       Effect.ignore
     )

@@ -24,6 +24,8 @@ import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Cause from "effect/Cause"
 
 /** A host and port. */
 export interface Address {
@@ -39,6 +41,12 @@ export const parseAddress = (text: string): Option.Option<Address> => {
   return match[1] === "" || port > 65535 ? Option.none() : Option.some({ host: match[1]!, port })
 }
 
+/** A node that cannot listen on its address (in use, not local). */
+export class ListenError extends Schema.TaggedError<ListenError>("@gleitzeit/ListenError")("ListenError", {
+  address: Schema.String,
+  message: Schema.String
+}) {}
+
 /** The membership's timings; the defaults fail a dead node over in seconds. */
 export interface Tuning {
   readonly shardsPerGroup: number
@@ -49,6 +57,11 @@ export interface Tuning {
   readonly entityMessagePollInterval: Duration.DurationInput
   /** How long a stopping node lets in-flight attempts finish before they are handed over. */
   readonly drainTimeout: Duration.DurationInput
+  /**
+   * After draining, how long entities may take to stop. Drained runs wait unanswered for this interruption, which
+   * hands them over, so it is short.
+   */
+  readonly terminationTimeout: Duration.DurationInput
 }
 
 /** The tuned defaults. */
@@ -59,7 +72,8 @@ export const defaultTuning: Tuning = {
   runnerHealthCheckInterval: Duration.seconds(2),
   refreshAssignmentsInterval: Duration.seconds(1),
   entityMessagePollInterval: Duration.seconds(1),
-  drainTimeout: Duration.seconds(20)
+  drainTimeout: Duration.seconds(20),
+  terminationTimeout: Duration.seconds(1)
 }
 
 /** How a process takes part in the cluster. */
@@ -87,7 +101,7 @@ const config = (membership: Membership, tuning: Tuning): ShardingConfig.Sharding
   runnerHealthCheckInterval: tuning.runnerHealthCheckInterval,
   refreshAssignmentsInterval: tuning.refreshAssignmentsInterval,
   entityMessagePollInterval: tuning.entityMessagePollInterval,
-  entityTerminationTimeout: tuning.drainTimeout,
+  entityTerminationTimeout: tuning.terminationTimeout,
   // Entities on this node are called without a serialization round trip.
   simulateRemoteSerialization: false
 })
@@ -102,10 +116,22 @@ const firstStart = Schedule.intersect(Schedule.recurs(5), Schedule.spaced("200 m
  * The membership layer (needs the shared SqlClient). The configuration is given explicitly, never read from the
  * environment: the library's own environment reader would take unprefixed names such as `HOST` and `PORT`.
  */
-export const layer = (membership: Membership, tuning: Tuning = defaultTuning): Layer.Layer<Sharding, never, SqlClient> => {
+export const layer = (
+  membership: Membership,
+  tuning: Tuning = defaultTuning
+): Layer.Layer<Sharding, ListenError, SqlClient> => {
   const members = membership._tag === "Runner"
     ? SocketRunner.layer.pipe(
-      Layer.provide(NodeClusterSocket.layerSocketServer),
+      Layer.provide(
+        NodeClusterSocket.layerSocketServer.pipe(Layer.mapError((error) => {
+          const at = membership.listen ?? membership.advertise
+          const reason = (error.cause as { message?: unknown } | undefined)?.message
+          return new ListenError({
+            address: `${at.host}:${at.port}`,
+            message: `cannot listen on ${at.host}:${at.port}: ${typeof reason === "string" ? reason : error.reason}`
+          })
+        }))
+      ),
       Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc)))
     )
     : SocketRunner.layerClientOnly
@@ -115,6 +141,9 @@ export const layer = (membership: Membership, tuning: Tuning = defaultTuning): L
     Layer.provide(Layer.retry(SqlRunnerStorage.layer, firstStart)),
     Layer.provide(ShardingConfig.layer(config(membership, tuning))),
     Layer.provide(RpcSerialization.layerMsgPack),
-    Layer.orDie
+    Layer.catchAllCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      return Option.isSome(failure) && failure.value instanceof ListenError ? Layer.fail(failure.value) : Layer.die(Cause.squash(cause))
+    })
   )
 }

@@ -46,6 +46,7 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
           // A stopping node takes no new attempt: the coordinator dispatches it again once the shard has moved.
           node.draining ? Stream.dieMessage("the node is draining") : Stream.unwrapScoped(Effect.gen(function*() {
             const replies = yield* Mailbox.make<AttemptChunk, TaskError.TaskFailure>()
+            node.attempts++
             yield* local.execute({
               runId: payload.runId,
               taskId: payload.taskId,
@@ -56,6 +57,7 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
               emit: (stream, text) => Effect.asVoid(replies.offer({ _tag: "Output", stream, text }))
             }).pipe(
               permits.withPermits(1),
+              Effect.ensuring(Effect.sync(() => node.attempts--)),
               Effect.matchCauseEffect({
                 onFailure: (cause) => replies.failCause(cause),
                 onSuccess: (output) =>
