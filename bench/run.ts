@@ -5,6 +5,8 @@
  *   W1  2,000 independent no-op fn tasks, submitted at once (as one run of 2,000 tasks, and as 2,000 one-task runs)
  *   W2  200 diamond workflows s1 → (s2 ‖ s3) → s4 → s5 with references, all started at once
  *   W3  a 3-step chain (x+1 → ·2 → +3) run 100 times serially
+ *
+ * `npm run bench -- --cluster N`: the cluster bench instead, on 1…N node processes over PostgreSQL (cluster.ts).
  */
 import { type Workflow, WorkflowLoader } from "@gleitzeit/core"
 import { FnProvider, ProviderRegistry } from "@gleitzeit/providers"
@@ -151,19 +153,42 @@ const main = async (filename: string) => {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), "gleitzeit-bench-"))
-main(join(dir, "bench.db")).then((rows) => {
-  const cols = ["workload", "tasks/s", "workflows/s", "cpu ms/task", "p50 ms", "p99 ms", "total ms"]
-  const cell = (r: Record<string, string | number>, c: string) => String(r[c] ?? "-")
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)))
-  const line = (vals: Array<string>) => "| " + vals.map((v, i) => v.padEnd(widths[i]!)).join(" | ") + " |"
-  console.log(`\nGleitzeit embedded engine — SQLite journal (WAL, synchronous=NORMAL), every transition journaled`)
-  console.log(line(cols))
-  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|")
-  for (const r of rows) console.log(line(cols.map((c) => cell(r, c))))
-  rmSync(dir, { recursive: true, force: true })
-}, (error) => {
-  console.error(error)
-  rmSync(dir, { recursive: true, force: true })
-  process.exit(1)
-})
+/** The embedded bench: the workloads on a SQLite journal in a scratch directory, printed as a table. */
+const embedded = () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleitzeit-bench-"))
+  main(join(dir, "bench.db")).then((rows) => {
+    const cols = ["workload", "tasks/s", "workflows/s", "cpu ms/task", "p50 ms", "p99 ms", "total ms"]
+    const cell = (r: Record<string, string | number>, c: string) => String(r[c] ?? "-")
+    const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)))
+    const line = (vals: Array<string>) => "| " + vals.map((v, i) => v.padEnd(widths[i]!)).join(" | ") + " |"
+    console.log(`\nGleitzeit embedded engine — SQLite journal (WAL, synchronous=NORMAL), every transition journaled`)
+    console.log(line(cols))
+    console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|")
+    for (const r of rows) console.log(line(cols.map((c) => cell(r, c))))
+    rmSync(dir, { recursive: true, force: true })
+  }, (error) => {
+    console.error(error)
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(1)
+  })
+}
+
+/** `--cluster N` (or `--cluster=N`): the cluster bench with 1…N nodes instead (see cluster.ts). */
+const clusterArg = (() => {
+  const i = process.argv.findIndex((a) => a === "--cluster" || a.startsWith("--cluster="))
+  if (i < 0) return undefined
+  const arg = process.argv[i]!
+  return Number(arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : process.argv[i + 1] ?? 3)
+})()
+
+if (clusterArg === undefined) embedded()
+else if (!Number.isInteger(clusterArg) || clusterArg < 1) {
+  console.error("--cluster N: N must be a whole number ≥ 1 (the largest cluster measured)")
+  process.exit(2)
+} else {
+  // Loaded only here, so the embedded bench runs exactly as before.
+  import("./cluster.js").then((Cluster) => Cluster.run(clusterArg)).then(() => process.exit(0), (error) => {
+    console.error(error)
+    process.exit(1)
+  })
+}
