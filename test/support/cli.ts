@@ -44,6 +44,8 @@ export interface Running {
   readonly child: ChildProcess
   /** Everything printed on stdout so far. */
   readonly stdout: () => string
+  /** Everything printed on stderr so far. */
+  readonly stderr: () => string
   /** Resolves with the first stdout line matching `pattern`. */
   readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>
   /** Resolves when the process exits. */
@@ -83,6 +85,7 @@ export const start = (args: ReadonlyArray<string>, options: { cwd: string; db: s
   return {
     child,
     stdout: () => out,
+    stderr: () => err,
     waitFor: (pattern) =>
       new Promise((resolveMatch, reject) => {
         const match = out.match(pattern)

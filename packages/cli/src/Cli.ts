@@ -21,7 +21,9 @@ import {
   ProviderRegistry,
   PythonConfig,
   PythonProvider,
-  Redis
+  RateLimiter,
+  Redis,
+  ResponseCache
 } from "@gleitzeit/providers"
 import { BatchFiles, Cluster, ClusterSharding, Embedded, Engine, EventBus, Journal, RunLog } from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
@@ -97,9 +99,17 @@ const llmSettings = (scope: McpScope) =>
       return LlmConfig.merge(configured, declared)
     })
 
-/** The LLM provider over the configured endpoints (none registered without endpoints). */
-const llmProvider = (llm: LlmConfig.LlmConfig["Type"]) =>
-  llm.endpoints.length === 0 ? Layer.empty : LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)))
+/**
+ * The LLM provider over the configured endpoints (none registered without endpoints); in a cluster with Redis, its
+ * rate limits and response cache are shared by every node.
+ */
+const llmProvider = (
+  llm: LlmConfig.LlmConfig["Type"],
+  shared: Layer.Layer<RateLimiter.Backend | ResponseCache.ResponseCache> = Layer.empty as never
+) =>
+  llm.endpoints.length === 0
+    ? Layer.empty
+    : LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)), Layer.provide(shared))
 
 /** The Python sandbox settings of the configuration's `python` section (none for commands that run no task). */
 const pythonSettings = (scope: McpScope) =>
@@ -120,25 +130,34 @@ const pythonProvider = (python: PythonConfig.Settings | undefined) =>
 const configuredProviders = (
   mcp: ReadonlyArray<McpConfig.Server>,
   llm = LlmConfig.LlmConfig.defaults,
-  python?: PythonConfig.Settings
-) => Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm), pythonProvider(python))
+  python?: PythonConfig.Settings,
+  shared?: Layer.Layer<RateLimiter.Backend | ResponseCache.ResponseCache>
+) => Layer.mergeAll(McpProvider.layerServers(mcp), llmProvider(llm, shared), pythonProvider(python))
 
 const httpSettings = (s: CliConfig.Settings) => ({
   defaultTimeout: Duration.seconds(s.http.timeoutSeconds),
   maxResponseBytes: s.http.maxResponseBytes
 })
 
+/** The cluster's Redis, when one is configured; failing to reach it ends the command saying so. */
+const redisOf = (s: CliConfig.Settings, url: string) =>
+  Redis.layer({ url, keyPrefix: s.redisPrefix }).pipe(
+    Layer.catchAll((error) =>
+      Layer.fail(error).pipe(
+        Layer.tapError(() => Console.error(`✘ ${error.message}`)),
+        Layer.mapError(() => new ExitCode.Exit({ code: ExitCode.Unavailable }))
+      )
+    )
+  )
+
 /** The event bus of a cluster member: shared through Redis when one is configured. */
 const clusterBus = (s: CliConfig.Settings) =>
   s.redis === undefined
     ? EventBus.layerMemory
     : EventBus.layerRedis.pipe(
-      Layer.provide(Redis.layer({ url: s.redis })),
+      Layer.provide(redisOf(s, s.redis)),
       Layer.catchAll((error) =>
-        Layer.fail(error).pipe(
-          Layer.tapError(() => Console.error(`✘ ${error.message}`)),
-          Layer.mapError(() => new ExitCode.Exit({ code: ExitCode.Unavailable }))
-        )
+        error instanceof ExitCode.Exit ? Layer.fail(error) : Layer.die(error)
       )
     )
 
@@ -368,7 +387,17 @@ const node = Command.make(
         concurrency: Option.getOrElse(flags.concurrency, () => s.concurrency),
         maxPayloadBytes: s.maxPayloadBytes,
         http: httpSettings(s),
-        providers: configuredProviders(servers, llm, python),
+        providers: configuredProviders(
+          servers,
+          llm,
+          python,
+          s.redis === undefined
+            ? undefined
+            : Layer.merge(RateLimiter.layerRedis(), ResponseCache.layerRedis()).pipe(
+              Layer.provide(redisOf(s, s.redis)),
+              Layer.orDie
+            )
+        ),
         bus: clusterBus(s),
         tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) }
       })
@@ -376,6 +405,8 @@ const node = Command.make(
         yield* Layer.build(layer).pipe(
           Effect.catchTag("ListenError", (error) => fail(ExitCode.Unavailable, `✘ ${error.message}`))
         )
+        // Runs before the node's own finalizers (which drain it): tells the operator what is happening.
+        yield* Effect.addFinalizer(() => Console.log(`◌ node ${name} draining`))
         yield* Console.log(`● node ${name} listening on ${flags.listen.host}:${flags.listen.port}`)
         return yield* Effect.never
       })).pipe(

@@ -18,6 +18,8 @@ export interface Settings {
   readonly database: string
   /** Redis shared by a cluster's members (events, LLM rate limits and cache); none by default. */
   readonly redis: string | undefined
+  /** The prefix of every Redis key and channel (one cluster per prefix). */
+  readonly redisPrefix: string
   /** Task attempts running at once. */
   readonly concurrency: number
   /** SQLite durability: `normal` survives process crashes, `full` also power loss. */
@@ -38,6 +40,10 @@ export const settings: Config.Config<Settings> = Config.all({
     Config.option,
     Config.map(Option.getOrUndefined),
     Config.withDescription("Redis URL shared by a cluster's members")
+  ),
+  redisPrefix: Config.string("redis_prefix").pipe(
+    Config.withDefault("gleitzeit:"),
+    Config.withDescription("prefix of the cluster's Redis keys and channels")
   ),
   concurrency: Config.integer("concurrency").pipe(
     Config.withDefault(64),

@@ -52,7 +52,9 @@ export const renderEvent = (event: Event.Event, names: TaskNames): string | unde
         event.attempt > 1 ? ` (attempt ${event.attempt})` : ""
       }`
     case "TaskCompleted":
-      return `  ✓ ${label(names, event.taskId)} ${duration(event.durationMs)}  ${preview(event.result, 60)}`
+      return `  ✓ ${label(names, event.taskId)} ${duration(event.durationMs)}  ${preview(event.result, 60)}${
+        event.node === undefined ? "" : `  (on ${event.node})`
+      }`
     case "TaskAttemptFailed":
       return `  ! ${label(names, event.taskId)} attempt ${event.attempt} failed: ${messageOf(event.error)} — retrying in ${
         duration(event.retryInMs)

@@ -32,12 +32,18 @@ const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
 // Logs go to stderr: stdout carries results (run ids, JSON) that scripts read.
 const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
 
+/** `GLEITZEIT_LOG_LEVEL` (e.g. `debug`, `info`) shows more than warnings, e.g. what a node is doing. */
+const logLevel = LogLevel.allLevels.find((level) =>
+  level.label.toLowerCase() === (process.env["GLEITZEIT_LOG_LEVEL"] ?? "warning").toLowerCase()
+) ?? LogLevel.Warning
+
 main(process.argv).pipe(
   Effect.provide(NodeContext.layer),
   Effect.provide(logger),
-  Logger.withMinimumLogLevel(LogLevel.Warning),
+  Logger.withMinimumLogLevel(logLevel),
   NodeRuntime.runMain({
     disableErrorReporting: true,
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => onExit(exitCodeOf(exit))
   })
 )

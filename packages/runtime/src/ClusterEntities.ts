@@ -62,6 +62,12 @@ export type AttemptChunk = typeof AttemptChunk.Type
 /** What an attempt can fail with, on the wire. */
 const AttemptFailure: Schema.Schema<TaskError.TaskFailure, TaskError.TaskFailureEncoded> = TaskError.TaskFailure
 
+/** A worker on a draining node refused an attempt: it was not executed, and goes to the shard's next owner. */
+export class Refused extends Schema.TaggedError<Refused>("@gleitzeit/Refused")("Refused", {
+  node: Schema.String,
+  message: Schema.String
+}) {}
+
 const executeFields = {
   runId: Schema.String,
   taskId: Schema.String,
@@ -74,9 +80,18 @@ const executeFields = {
 /** The actors executing task attempts; an entity id is a routing bucket (see `workerKey`). */
 export const TaskWorker: Entity.Entity<
   "TaskWorker",
-  Rpc.Rpc<"Execute", Schema.Struct<typeof executeFields>, RpcSchema.Stream<typeof AttemptChunk, typeof AttemptFailure>>
+  Rpc.Rpc<
+    "Execute",
+    Schema.Struct<typeof executeFields>,
+    RpcSchema.Stream<typeof AttemptChunk, Schema.Union<[typeof AttemptFailure, typeof Refused]>>
+  >
 > = Entity.make("TaskWorker", [
-  Rpc.make("Execute", { payload: executeFields, success: AttemptChunk, error: AttemptFailure, stream: true })
+  Rpc.make("Execute", {
+    payload: executeFields,
+    success: AttemptChunk,
+    error: Schema.Union(AttemptFailure, Refused),
+    stream: true
+  })
 ])
 
 /** Routing buckets of task workers: enough to spread evenly over the shards of many nodes. */

@@ -41,12 +41,14 @@ export class LocalRuns extends Context.Tag("@gleitzeit/runtime/ClusterRuns/Local
   readonly runs: Map<string, Hosted>
   /** Attempts executing in this node's task workers. */
   attempts: number
+  /** Replies of this node's task workers still streaming back. */
+  replies: number
   draining: boolean
 }>() {
   /** An empty registry. */
   static readonly layer: Layer.Layer<LocalRuns> = Layer.sync(
     LocalRuns,
-    () => ({ runs: new Map(), attempts: 0, draining: false })
+    () => ({ runs: new Map(), attempts: 0, replies: 0, draining: false })
   )
 }
 
@@ -63,15 +65,28 @@ export const drain = (timeout: Duration.DurationInput) =>
     const hosted = [...local.runs.values()]
     for (const run of hosted) run.mailbox.offer({ _tag: "Drain" })
     yield* Effect.logInfo(`draining: handing over ${hosted.length} run(s)`)
-    const workersIdle = Effect.repeat(Effect.sync(() => local.attempts), {
-      until: (attempts) => attempts === 0,
-      schedule: Schedule.spaced("50 millis")
-    })
-    yield* Effect.forEach(hosted, (run) => Deferred.await(run.stopped), { discard: true }).pipe(
-      Effect.zipRight(workersIdle),
-      Effect.timeout(timeout),
-      Effect.ignore
+    const idle = (count: () => number) =>
+      Effect.repeat(Effect.sync(count), { until: (n) => n === 0, schedule: Schedule.spaced("50 millis") })
+    // Replies are given a moment to reach their coordinators once the attempts are done.
+    const workersIdle = Effect.zipRight(
+      idle(() => local.attempts),
+      Effect.ignore(Effect.timeout(idle(() => local.replies), "2 seconds"))
     )
+    // A drain runs as a finalizer, which is uninterruptible: the wait must be made interruptible for the
+    // deadline to cut it short.
+    const finished = yield* Effect.forEach(hosted, (run) => Deferred.await(run.stopped), { discard: true }).pipe(
+      Effect.zipRight(workersIdle),
+      Effect.interruptible,
+      Effect.timeout(timeout),
+      Effect.isSuccess
+    )
+    if (!finished) {
+      const left = (yield* Effect.filter(hosted, (run) => Effect.map(Deferred.isDone(run.stopped), (done) => !done)))
+        .length
+      yield* Effect.logWarning(
+        `drain deadline reached: ${left} run(s) and ${local.attempts} attempt(s) still active; they are interrupted and resume elsewhere`
+      )
+    }
   })
 
 /** The `WorkflowRun` entities hosted by this node. */

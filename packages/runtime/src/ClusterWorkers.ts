@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type AttemptChunk, TaskWorker, workerKey } from "./ClusterEntities.js"
+import { type AttemptChunk, Refused, TaskWorker, workerKey } from "./ClusterEntities.js"
 import { LocalRuns } from "./ClusterRuns.js"
 import { EngineConfig } from "./EngineConfig.js"
 import { type Attempt, Executor, makeLocal, type Output } from "./Executor.js"
@@ -41,35 +41,47 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
       const config = yield* EngineConfig
       const permits = yield* Effect.makeSemaphore(concurrency)
       const node = yield* LocalRuns
+      /** Executes one attempt, streaming its output and then its result (or its failure) into `replies`. */
+      const attempt = (
+        payload: Parameters<typeof local.execute>[0],
+        replies: Mailbox.Mailbox<AttemptChunk, TaskError.TaskFailure>
+      ) =>
+        local.execute(payload).pipe(
+          permits.withPermits(1),
+          Effect.matchCauseEffect({
+            // A defect of the attempt (a provider's bug) is the task's failure, not the worker's: it must not make
+            // the cluster restart the entity and deliver the attempt again.
+            onFailure: (cause) => {
+              const failure = Cause.failureOption(cause)
+              if (Option.isSome(failure) || Cause.isInterruptedOnly(cause)) return replies.failCause(cause)
+              return replies.fail(new TaskError.TaskDefect({ taskId: payload.taskId, message: Cause.pretty(cause) }))
+            },
+            onSuccess: (output) =>
+              Effect.zipRight(
+                replies.offer({ _tag: "Result", result: output.result, provider: output.provider, node: config.node }),
+                replies.end
+              )
+          })
+        )
       return {
         Execute: ({ payload }) =>
           // A stopping node takes no new attempt: the coordinator dispatches it again once the shard has moved.
-          node.draining ? Stream.dieMessage("the node is draining") : Stream.unwrapScoped(Effect.gen(function*() {
-            const replies = yield* Mailbox.make<AttemptChunk, TaskError.TaskFailure>()
-            node.attempts++
-            yield* local.execute({
-              runId: payload.runId,
-              taskId: payload.taskId,
-              attempt: payload.attempt,
-              method: payload.method,
-              params: payload.params,
-              timeoutMs: payload.timeoutMs,
-              emit: (stream, text) => Effect.asVoid(replies.offer({ _tag: "Output", stream, text }))
-            }).pipe(
-              permits.withPermits(1),
-              Effect.ensuring(Effect.sync(() => node.attempts--)),
-              Effect.matchCauseEffect({
-                onFailure: (cause) => replies.failCause(cause),
-                onSuccess: (output) =>
-                  Effect.zipRight(
-                    replies.offer({ _tag: "Result", result: output.result, provider: output.provider, node: config.node }),
-                    replies.end
-                  )
-              }),
-              Effect.forkScoped
-            )
-            return Mailbox.toStream(replies)
-          }))
+          node.draining
+            ? Stream.fail(new Refused({ node: config.node, message: `node ${config.node} is draining` }))
+            : Stream.unwrapScoped(Effect.gen(function*() {
+              // Counted while executing, and while its reply streams back, so that a drain does not cut either off
+              // (a reply to a client that died meanwhile may never finish: the drain bounds that wait).
+              node.attempts++
+              node.replies++
+              yield* Effect.addFinalizer(() => Effect.sync(() => node.replies--))
+              const replies = yield* Mailbox.make<AttemptChunk, TaskError.TaskFailure>()
+              yield* Effect.forkScoped(attempt({
+                ...payload,
+                timeoutMs: payload.timeoutMs,
+                emit: (stream, text) => Effect.asVoid(replies.offer({ _tag: "Output", stream, text }))
+              }, replies).pipe(Effect.ensuring(Effect.sync(() => node.attempts--))))
+              return Mailbox.toStream(replies)
+            }))
       }
     }),
     // Many attempts share a routing bucket: they run side by side.
