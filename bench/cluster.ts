@@ -51,6 +51,7 @@ const diamond = (name: string, x: number) => ({
 
 /** CPU times of every process of a bench cluster at one moment. */
 interface CpuSnapshot {
+  readonly host: number
   readonly nodes: Cpu.Sample
   readonly client: number
   readonly database: Cpu.Sample
@@ -61,10 +62,11 @@ const snapshot = async (
   serverPids: ReadonlyArray<number>,
   known: Iterable<number> = []
 ): Promise<CpuSnapshot> => {
+  const host = Cpu.hostBusyMs()
   const nodes = Cpu.sample(session.nodes.map((node) => node.pid))
   const client = Cpu.selfCpuMs()
   const backends = await session.probe.backendPids()
-  return { nodes, client, database: Cpu.sample(new Set([...known, ...backends, ...serverPids])) }
+  return { host, nodes, client, database: Cpu.sample(new Set([...known, ...backends, ...serverPids])) }
 }
 
 /** Measures `work` (which executes `tasks` tasks) with CPU over all processes, and its journal times. */
@@ -102,7 +104,9 @@ const measured = async (
     "cpu ms/task": perTask(cpu.nodes + cpu.client + cpu.database),
     "· nodes": perTask(cpu.nodes),
     "· client": perTask(cpu.client),
-    "· db": perTask(cpu.database)
+    "· db": perTask(cpu.database),
+    // Whatever else kept the host busy meanwhile: a large figure means the numbers above suffered contention.
+    "others ms": Math.max(0, Math.round(after.host - before.host - cpu.nodes - cpu.client - cpu.database))
   }
 }
 
@@ -233,14 +237,16 @@ const throughput = async (maxNodes: number) => {
     "cpu ms/task",
     "· nodes",
     "· client",
-    "· db"
+    "· db",
+    "others ms"
   ])
   console.log(
     "tasks/s, workflows/s, p50/p99 (per run) and span: journal times, first run created → last run finished.\n" +
       "client ms: until the client saw every end (it polls the journal every 250 ms).\n" +
       "cpu ms/task: node processes + client process + db, split in the last three columns; db = the PostgreSQL\n" +
       "backends serving the bench database (pg_stat_activity, before and after) + the server's\n" +
-      `${serverProcesses}, which serve every database on the server.`
+      `${serverProcesses}, which serve every database on the server.\n` +
+      "others ms: CPU the host spent on other processes during the measurement (/proc/stat busy − the above)."
   )
   for (const line of spread) console.log(`  ${line}`)
 }

@@ -36,6 +36,15 @@ export const selfCpuMs = (): number => {
   return (usage.user + usage.system) / 1000
 }
 
+/** CPU milliseconds the whole host has been busy (all CPUs, everything but idle and iowait), from `/proc/stat`. */
+export const hostBusyMs = (): number => {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/)
+  const values = ticks.map(Number)
+  // user nice system idle iowait irq softirq steal (guest times are already counted in user and nice)
+  const busy = values.slice(0, 8).reduce((a, b) => a + b, 0) - values[3]! - values[4]!
+  return (busy * 1000) / clockTicks
+}
+
 /** CPU times of a set of processes at one moment. */
 export type Sample = ReadonlyMap<number, number>
 
