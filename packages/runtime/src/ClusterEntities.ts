@@ -34,6 +34,8 @@ export const WorkflowRun = Entity.make("WorkflowRun", [
   Rpc.make("Start", {
     payload: { runId: Schema.String, generation: Schema.Number },
     success: Outcome,
+    // A start of a run the journal does not have is answered, not retried.
+    error: WorkflowError.RunNotFound,
     // One persisted message per start (or explicit resume) of a run, never one per task.
     primaryKey: ({ generation, runId }) => `${runId}#${generation}`
   })

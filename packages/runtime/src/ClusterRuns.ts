@@ -9,14 +9,12 @@ import type { Workflow, WorkflowError } from "@gleitzeit/core"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Entity from "@effect/cluster/Entity"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import { WorkflowRun } from "./ClusterEntities.js"
 import { Engine, type Outcome, type SubmitOptions } from "./Engine.js"
@@ -31,7 +29,7 @@ import { Scheduler } from "./Scheduler.js"
 interface Hosted {
   readonly mailbox: Mailbox<Coordinator.Message>
   /** The run's outcome (never completed when the run was handed over). */
-  readonly done: Deferred.Deferred<Outcome>
+  readonly done: Deferred.Deferred<Outcome, WorkflowError.RunNotFound>
   /** Completed when the coordinator stopped, for whatever reason. */
   readonly stopped: Deferred.Deferred<void>
 }
@@ -110,12 +108,12 @@ export const layerRunActors: Layer.Layer<
       if (local.draining) return yield* Effect.never
       const hosted: Hosted = {
         mailbox: new Mailbox(),
-        done: yield* Deferred.make<Outcome>(),
+        done: yield* Deferred.make<Outcome, WorkflowError.RunNotFound>(),
         stopped: yield* Deferred.make<void>()
       }
       local.runs.set(runId, hosted)
       const exit = yield* Effect.gen(function*() {
-        const loaded = yield* Effect.orDie(Runs.load(journal, runId))
+        const loaded = yield* Runs.load(journal, runId)
         if (loaded._tag === "Ended") return loaded.outcome
         yield* journal.setOwner(runId, config.node)
         return yield* Coordinator.run(services, loaded.start, hosted.mailbox)
@@ -146,14 +144,6 @@ export const layerRunActors: Layer.Layer<
   { concurrency: "unbounded" }
 )
 
-/** A new run id: time-ordered, then random. */
-const newRunId = Effect.gen(function*() {
-  const now = yield* Clock.currentTimeMillis
-  const a = yield* Random.nextIntBetween(0, 2 ** 30)
-  const b = yield* Random.nextIntBetween(0, 2 ** 30)
-  return `${now.toString(36).padStart(9, "0")}${a.toString(36).padStart(6, "0")}${b.toString(36).padStart(6, "0")}`
-})
-
 /**
  * The engine of a cluster member, node or client: the same service as embedded mode, with runs executing wherever
  * the cluster places them.
@@ -170,12 +160,7 @@ export const makeEngine = Effect.gen(function*() {
 
   const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
     Effect.gen(function*() {
-      const runId = options.runId ?? (yield* newRunId)
-      const at = yield* Clock.currentTimeMillis
-      yield* journal.createRun(
-        { runId, workflow, createdAt: at, owner: config.node },
-        { _tag: "RunSubmitted", runId, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
-      )
+      const runId = yield* Runs.create(journal, workflow, config.node, options.runId)
       yield* start(runId, 0)
       return runId
     })

@@ -3,13 +3,11 @@
  * (keyed by run id) whose task attempts are child fibers; everything it does is journaled first.
  */
 import { type Json, type Run, Workflow, WorkflowError } from "@gleitzeit/core"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import { EngineConfig } from "./EngineConfig.js"
 import { Executor } from "./Executor.js"
 import * as Coordinator from "./internal/coordinator.js"
@@ -87,21 +85,9 @@ export const make = Effect.gen(function*() {
       )
     })
 
-  const newRunId = Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const a = yield* Random.nextIntBetween(0, 2 ** 30)
-    const b = yield* Random.nextIntBetween(0, 2 ** 30)
-    return `${now.toString(36).padStart(9, "0")}${a.toString(36).padStart(6, "0")}${b.toString(36).padStart(6, "0")}`
-  })
-
   const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
     Effect.gen(function*() {
-      const runId = options.runId ?? (yield* newRunId)
-      const at = yield* Clock.currentTimeMillis
-      yield* journal.createRun(
-        { runId, workflow, createdAt: at, owner: config.node },
-        { _tag: "RunSubmitted", runId, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
-      )
+      const runId = yield* Runs.create(journal, workflow, config.node, options.runId)
       yield* launch({ runId, workflow, seq: 2, resumed: false })
       return runId
     })

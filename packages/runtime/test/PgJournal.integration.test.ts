@@ -123,9 +123,10 @@ describe("Journal on PostgreSQL", () => {
       const freshUrl = url.replace(`/${database}`, `/${fresh}`)
       const node = Layer.build(SqlJournal.layerPgClient({ url: freshUrl }))
       yield* Effect.all([node, node, node], { concurrency: "unbounded" })
-      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id FROM gleitzeit_migrations`).pipe(
+      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id FROM gleitzeit_migrations ORDER BY migration_id`).pipe(
         Effect.provide(PgClient.layer({ url: Redacted.make(freshUrl) }))
       )
-      assert.deepStrictEqual(rows.map((r) => Number(r.migration_id)), [1])
+      // Every migration applied exactly once.
+      assert.deepStrictEqual(rows.map((r) => Number(r.migration_id)), [1, 2])
     }))
 })

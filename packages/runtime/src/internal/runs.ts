@@ -2,14 +2,40 @@
  * What the embedded engine and the cluster's run actors do alike with a journaled run: load it to resume, follow
  * it to its end, cancel it when no coordinator executes it.
  */
-import { ErrorCode, type Run, WorkflowError } from "@gleitzeit/core"
+import { ErrorCode, type Run, type Workflow, WorkflowError } from "@gleitzeit/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import type { Journal } from "../Journal.js"
 import type * as Coordinator from "./coordinator.js"
 
 type JournalService = typeof Journal.Service
+
+/** A new run id: time-ordered (base-36 milliseconds), then random. */
+export const newRunId = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  const a = yield* Random.nextIntBetween(0, 2 ** 30)
+  const b = yield* Random.nextIntBetween(0, 2 ** 30)
+  return `${now.toString(36).padStart(9, "0")}${a.toString(36).padStart(6, "0")}${b.toString(36).padStart(6, "0")}`
+})
+
+/** Journals a new run (its tasks pending, its `RunSubmitted` event) owned by `owner`; returns its id. */
+export const create = (
+  journal: JournalService,
+  workflow: Workflow.Workflow,
+  owner: string,
+  runId?: string
+): Effect.Effect<string> =>
+  Effect.gen(function*() {
+    const id = runId ?? (yield* newRunId)
+    const at = yield* Clock.currentTimeMillis
+    yield* journal.createRun(
+      { runId: id, workflow, createdAt: at, owner },
+      { _tag: "RunSubmitted", runId: id, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
+    )
+    return id
+  })
 
 /** The outcome of a run as its record tells it. */
 export const toOutcome = (record: Run.RunRecord): Coordinator.Outcome => ({
