@@ -49,17 +49,29 @@ export const WorkflowRun = Entity.make("WorkflowRun", [
   })
 ])
 
-/** A chunk of an attempt's reply: streamed output, then exactly one result. */
+/** Output of an attempt (tokens, logs). */
+const OutputFields = {
+  stream: Schema.Literal("token", "stdout", "stderr", "log"),
+  text: Schema.String
+}
+
+/** The result of an attempt and the node that executed it. */
+const ResultFields = { result: JsonValue, provider: Schema.String, node: Schema.String }
+
+/** A chunk of a streamed reply: output as it happens, then exactly one result. */
 export const AttemptChunk = Schema.Union(
-  Schema.TaggedStruct("Output", {
-    stream: Schema.Literal("token", "stdout", "stderr", "log"),
-    text: Schema.String
-  }),
-  Schema.TaggedStruct("Result", { result: JsonValue, provider: Schema.String, node: Schema.String })
+  Schema.TaggedStruct("Output", OutputFields),
+  Schema.TaggedStruct("Result", ResultFields)
 )
 
-/** A chunk of an attempt's reply. */
+/** A chunk of a streamed reply. */
 export type AttemptChunk = typeof AttemptChunk.Type
+
+/** A whole reply: the result, with the output the attempt produced (delivered at its end). */
+export const AttemptReply = Schema.Struct({ ...ResultFields, outputs: Schema.Array(Schema.Struct(OutputFields)) })
+
+/** A whole reply. */
+export type AttemptReply = typeof AttemptReply.Type
 
 /** What an attempt can fail with, on the wire. */
 const AttemptFailure: Schema.Schema<TaskError.TaskFailure, TaskError.TaskFailureEncoded> = TaskError.TaskFailure
@@ -79,22 +91,28 @@ const executeFields = {
   timeoutMs: Schema.optional(Schema.Number)
 }
 
-/** The actors executing task attempts; an entity id is a routing bucket (see `workerKey`). */
+const ExecuteError: Schema.Union<[typeof AttemptFailure, typeof Refused]> = Schema.Union(AttemptFailure, Refused)
+
+/**
+ * The actors executing task attempts; an entity id is a routing bucket (see `workerKey`). `Execute` answers once
+ * (the cheap message, for methods whose output need not be seen live); `ExecuteStreaming` streams output as it
+ * happens (LLM tokens).
+ */
 export const TaskWorker: Entity.Entity<
   "TaskWorker",
-  Rpc.Rpc<
-    "Execute",
+  | Rpc.Rpc<"Execute", Schema.Struct<typeof executeFields>, typeof AttemptReply, typeof ExecuteError>
+  | Rpc.Rpc<
+    "ExecuteStreaming",
     Schema.Struct<typeof executeFields>,
-    RpcSchema.Stream<typeof AttemptChunk, Schema.Union<[typeof AttemptFailure, typeof Refused]>>
+    RpcSchema.Stream<typeof AttemptChunk, typeof ExecuteError>
   >
 > = Entity.make("TaskWorker", [
-  Rpc.make("Execute", {
-    payload: executeFields,
-    success: AttemptChunk,
-    error: Schema.Union(AttemptFailure, Refused),
-    stream: true
-  })
+  Rpc.make("Execute", { payload: executeFields, success: AttemptReply, error: ExecuteError }),
+  Rpc.make("ExecuteStreaming", { payload: executeFields, success: AttemptChunk, error: ExecuteError, stream: true })
 ])
+
+/** Whether an attempt's output is streamed back live (LLM tokens) or delivered with its result. */
+export const streamsOutput = (method: string): boolean => method.startsWith("llm/")
 
 /** Routing buckets of task workers: enough to spread evenly over the shards of many nodes. */
 export const workerBuckets = 256

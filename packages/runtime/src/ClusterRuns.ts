@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { WorkflowRun } from "./ClusterEntities.js"
 import { Engine, type Outcome, type SubmitOptions } from "./Engine.js"
+import { EventBus } from "./EventBus.js"
 import { EngineConfig } from "./EngineConfig.js"
 import { Executor } from "./Executor.js"
 import * as Coordinator from "./internal/coordinator.js"
@@ -153,6 +154,7 @@ export const makeEngine = Effect.gen(function*() {
   const config = yield* EngineConfig
   const runs = yield* WorkflowRun.client
   const local = yield* Effect.serviceOption(LocalRuns)
+  const awaitEnd = yield* Runs.makeWaiter(journal, yield* EventBus)
   const hosted = (runId: string) => local._tag === "Some" ? local.value.runs.get(runId) : undefined
 
   const start = (runId: string, generation: number) =>
@@ -168,7 +170,7 @@ export const makeEngine = Effect.gen(function*() {
   const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
     Effect.suspend(() => {
       const here = hosted(runId)
-      return here === undefined ? Runs.awaitEnd(journal, runId) : Deferred.await(here.done)
+      return here === undefined ? awaitEnd(runId) : Deferred.await(here.done)
     })
 
   const cancel = (runId: string, reason = "cancelled by request") =>
@@ -211,7 +213,7 @@ export const makeEngine = Effect.gen(function*() {
 })
 
 /** The engine of a cluster member. */
-export const layerEngine: Layer.Layer<Engine, never, Sharding | Journal | EngineConfig> = Layer.effect(
+export const layerEngine: Layer.Layer<Engine, never, Sharding | Journal | EventBus | EngineConfig> = Layer.scoped(
   Engine,
   makeEngine
 )

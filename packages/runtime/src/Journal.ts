@@ -50,6 +50,8 @@ export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, 
   readonly events: (runId: string, afterSeq?: number) => Effect.Effect<ReadonlyArray<Event.Event>>
   /** The highest sequence number of a run's events (0 when none). */
   readonly lastSeq: (runId: string) => Effect.Effect<number>
+  /** Those of the given runs that have ended (one query, for following many runs at once). */
+  readonly ended: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Run.RunRecord>>
   /** Runs that are not finished (pending or running). */
   readonly unfinished: Effect.Effect<ReadonlyArray<Run.RunRecord>>
   /** Records which process executes a run. */

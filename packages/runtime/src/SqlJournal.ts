@@ -231,6 +231,10 @@ export const make = Effect.gen(function*() {
       Effect.orDie(sql`SELECT MAX(seq) AS seq FROM events WHERE run_id = ${runId}`).pipe(
         Effect.map((rows) => Number(rows[0]?.seq ?? 0))
       ),
+    ended: (runIds) =>
+      runIds.length === 0 ? Effect.succeed([]) : Effect.orDie(
+        sql`SELECT * FROM runs WHERE id IN ${sql.in(runIds)} AND status NOT IN ('pending', 'running')`
+      ).pipe(Effect.map((rows) => rows.map(runOf))),
     unfinished: Effect.orDie(
       sql`SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
     ).pipe(Effect.map((rows) => rows.map(runOf))),

@@ -2,9 +2,12 @@
  * What the embedded engine and the cluster's run actors do alike with a journaled run: load it to resume, follow
  * it to its end, cancel it when no coordinator executes it.
  */
-import { ErrorCode, type Run, type Workflow, WorkflowError } from "@gleitzeit/core"
+import { ErrorCode, Event, type Run, type Workflow, WorkflowError } from "@gleitzeit/core"
+import type { EventBus } from "../EventBus.js"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Deferred from "effect/Deferred"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { Journal } from "../Journal.js"
@@ -104,6 +107,52 @@ export const awaitEnd = (
       return Effect.succeed(toOutcome(record.value))
     }
     return Effect.zipRight(Effect.sleep(waitInterval), awaitEnd(journal, runId))
+  })
+
+/** How often the ends of many runs are looked up at once. */
+const batchInterval = "100 millis"
+
+/**
+ * Waits for the ends of runs executing elsewhere, all at once: one query per interval for every run waited for
+ * (instead of one per run), and at once when the event bus carries a run's final event (Redis shares them).
+ */
+export const makeWaiter = (journal: JournalService, bus: typeof EventBus.Service) =>
+  Effect.gen(function*() {
+    const waiting = new Map<string, Deferred.Deferred<Coordinator.Outcome>>()
+    const wake = yield* Effect.makeLatch(false)
+    const poll = Effect.gen(function*() {
+      const ids = [...waiting.keys()]
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const record of yield* journal.ended(ids.slice(i, i + 500))) {
+          const deferred = waiting.get(record.id)
+          waiting.delete(record.id)
+          if (deferred !== undefined) yield* Deferred.succeed(deferred, toOutcome(record))
+        }
+      }
+    })
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.zipRight(
+        Effect.raceFirst(Effect.sleep(batchInterval), wake.await),
+        Effect.zipRight(wake.close, Effect.suspend(() => (waiting.size === 0 ? Effect.void : poll)))
+      )
+    ))
+    const events = yield* bus.subscribe
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.flatMap(events.take, (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void)
+    ))
+    return (runId: string): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound> =>
+      Effect.flatMap(journal.run(runId), (record) => {
+        if (Option.isNone(record)) return Effect.fail(notFound(runId))
+        if (record.value.status !== "pending" && record.value.status !== "running") {
+          return Effect.succeed(toOutcome(record.value))
+        }
+        let deferred = waiting.get(runId)
+        if (deferred === undefined) {
+          deferred = Deferred.unsafeMake<Coordinator.Outcome>(FiberId.none)
+          waiting.set(runId, deferred)
+        }
+        return Deferred.await(deferred)
+      })
   })
 
 /**
