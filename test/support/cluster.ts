@@ -73,8 +73,11 @@ export interface TestCluster {
 
 const catalog = Protocol.catalog([HttpProtocol.spec, DemoToolsProtocol.spec])
 
-/** Creates the database and the workspace; nodes are started by the tests. */
-export const makeCluster = async (): Promise<TestCluster> => {
+/**
+ * Creates the database and the workspace; nodes are started by the tests. `config` is added to the workspace's
+ * gleitzeit.yaml (e.g. an `llm` section for the nodes).
+ */
+export const makeCluster = async (config = ""): Promise<TestCluster> => {
   const database = `gleitzeit_cluster_${process.pid}_${Math.floor(performance.now())}`
   try {
     await query(adminUrl, `CREATE DATABASE ${database}`)
@@ -86,7 +89,7 @@ export const makeCluster = async (): Promise<TestCluster> => {
   const url = u.toString()
   const prefix = `gz-cluster-test-${randomUUID()}:`
   const ws = workspace()
-  ws.write("gleitzeit.yaml", `database: ${url}\nredis: ${redisUrl}\nredis_prefix: "${prefix}"\n`)
+  ws.write("gleitzeit.yaml", `database: ${url}\nredis: ${redisUrl}\nredis_prefix: "${prefix}"\n${config}`)
   const opts = { cwd: ws.dir, db: url }
   const nodes = new Map<string, Node>()
   const everyNode: Array<Node> = []
