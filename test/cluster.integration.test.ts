@@ -104,6 +104,14 @@ describe("cluster of node processes", () => {
     const runId = plain.stdout.trim()
     expect(runId).toMatch(/^\w+$/)
     await waitCompleted([runId])
+
+    // The client's queries read the shared journal.
+    const status = await run(["status", runId], cluster.opts)
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/status\s+completed/)
+    const listed = await run(["list", "--limit", "100", "--json"], cluster.opts)
+    const runs = JSON.parse(listed.stdout) as ReadonlyArray<{ id: string; status: string }>
+    expect(runs.map((r) => r.id)).toEqual(expect.arrayContaining([...ids, runId]))
   })
 
   it("logs --follow from a client shows the events of every node's attempts as they happen", async () => {

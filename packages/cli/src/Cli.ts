@@ -363,11 +363,24 @@ const node = Command.make(
     drainTimeout: Options.integer("drain-timeout").pipe(
       Options.withDescription("seconds a stopping node lets attempts in flight finish"),
       Options.withDefault(20)
+    ),
+    database: Options.text("database").pipe(
+      Options.withDescription("the cluster's postgres:// URL (default: `database` of the configuration)"),
+      Options.optional
+    ),
+    redis: Options.text("redis").pipe(
+      Options.withDescription("Redis URL shared by the members (default: `redis` of the configuration)"),
+      Options.optional
     )
   },
   (flags) =>
     Effect.gen(function*() {
-      const s = yield* settings
+      const configured = yield* settings
+      const s: CliConfig.Settings = {
+        ...configured,
+        database: Option.getOrElse(flags.database, () => configured.database),
+        redis: Option.getOrElse(flags.redis, () => configured.redis)
+      }
       if (!CliConfig.isCluster(s.database)) {
         return yield* fail(
           ExitCode.InvalidInput,
