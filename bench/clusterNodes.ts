@@ -77,7 +77,10 @@ export const start = (name: string, port: number, settings: NodeSettings): NodeP
   // The database comes from the scratch directory's gleitzeit.yaml, not from the bench's own environment.
   delete env.GLEITZEIT_DATABASE
   delete env.GLEITZEIT_REDIS
+  // BENCH_NODE_PROF=DIR writes a CPU profile of each node there (when it stops gracefully).
+  const profile = process.env["BENCH_NODE_PROF"]
   const child = spawn(process.execPath, [
+    ...(profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]),
     cli,
     "node",
     "--listen",

@@ -20,7 +20,12 @@ export const RunSubmitted = Schema.TaggedStruct("RunSubmitted", {
   taskCount: Schema.Number
 })
 /** The run's coordinator started (or restarted after recovery). */
-export const RunStarted = Schema.TaggedStruct("RunStarted", { ...common, resumed: Schema.Boolean })
+export const RunStarted = Schema.TaggedStruct("RunStarted", {
+  ...common,
+  resumed: Schema.Boolean,
+  /** The node taking the run on, when it becomes the run's owner with this event (a cluster's run actor). */
+  node: Schema.optional(Schema.String)
+})
 /** An attempt of a task started. */
 export const TaskStarted = Schema.TaggedStruct("TaskStarted", {
   ...common,

@@ -116,8 +116,8 @@ export const layerRunActors: Layer.Layer<
       const exit = yield* Effect.gen(function*() {
         const loaded = yield* Runs.load(journal, runId)
         if (loaded._tag === "Ended") return loaded.outcome
-        yield* journal.setOwner(runId, config.node)
-        return yield* Coordinator.run(services, loaded.start, hosted.mailbox)
+        // Owning the run's shard makes this node its owner; the journal learns it with the run's `RunStarted`.
+        return yield* Coordinator.run(services, { ...loaded.start, owner: config.node }, hosted.mailbox)
       }).pipe(
         Effect.ensuring(Effect.zipRight(Effect.sync(() => local.runs.delete(runId)), Deferred.succeed(hosted.stopped, void 0))),
         Effect.annotateLogs({ runId, node: config.node }),

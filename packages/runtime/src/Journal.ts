@@ -38,6 +38,10 @@ export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, 
   readonly flush: Effect.Effect<void>
   /** A run by id. */
   readonly run: (runId: string) => Effect.Effect<Option.Option<Run.RunRecord>>
+  /** A run, its workflow and its highest event sequence number, in one read (to start or resume it). */
+  readonly load: (runId: string) => Effect.Effect<
+    Option.Option<{ readonly record: Run.RunRecord; readonly workflow: Workflow.Workflow; readonly lastSeq: number }>
+  >
   /** The workflow a run executes. */
   readonly workflow: (runId: string) => Effect.Effect<Option.Option<Workflow.Workflow>>
   /** Runs, newest first. */

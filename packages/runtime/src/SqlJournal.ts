@@ -103,6 +103,11 @@ const runMigrations = Migrator.make({})({
         orElse: () => sqliteSchema.attemptNode
       })
       for (const statement of statements) yield* sql.unsafe(statement)
+    }),
+    "0003_run_owner": Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const statements = sql.onDialectOrElse({ pg: () => pgSchema.runOwner, orElse: () => sqliteSchema.runOwner })
+      for (const statement of statements) yield* sql.unsafe(statement)
     })
   })
 })
@@ -122,6 +127,10 @@ export const make = Effect.gen(function*() {
   const appendBatch = sql.onDialectOrElse({ pg: () => pgSchema.appendBatch, orElse: () => sqliteSchema.appendBatch })
   const parseJson = sql.onDialectOrElse({ pg: () => readJsonb, orElse: () => readJsonText })
   const runOf = toRun(parseJson)
+  // Everything of a run but its workflow, which only starting it needs.
+  const runColumns = sql.literal(
+    "id, workflow_id, name, status, created_at, started_at, finished_at, error, outputs, node, task_count"
+  )
   const taskOf = toTask(parseJson)
   const attemptOf = toAttempt(parseJson)
 
@@ -201,8 +210,21 @@ export const make = Effect.gen(function*() {
     appendLater: (events, onCommitted) => enqueue({ rows: rowsOf(events), events }, false, onCommitted),
     flush: enqueue({ rows: [], events: [] }, true),
     run: (runId) =>
-      Effect.orDie(sql`SELECT * FROM runs WHERE id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT ${runColumns} FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), runOf))
+      ),
+    load: (runId) =>
+      Effect.orDie(
+        sql`SELECT ${runColumns}, spec, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ${runId}) AS last_seq
+          FROM runs WHERE id = ${runId}`
+      ).pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({
+            record: runOf(row),
+            workflow: Workflow.decode(parseJson(row.spec)),
+            lastSeq: Number(row.last_seq)
+          }))
+        )
       ),
     workflow: (runId) =>
       Effect.orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
@@ -212,7 +234,7 @@ export const make = Effect.gen(function*() {
       ),
     runs: (query) =>
       Effect.orDie(
-        sql`SELECT * FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
+        sql`SELECT ${runColumns} FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
           ORDER BY created_at DESC, id DESC LIMIT ${query.limit ?? 50} OFFSET ${query.offset ?? 0}`
       ).pipe(Effect.map((rows) => rows.map(runOf))),
     tasks: (runId) =>
@@ -233,10 +255,10 @@ export const make = Effect.gen(function*() {
       ),
     ended: (runIds) =>
       runIds.length === 0 ? Effect.succeed([]) : Effect.orDie(
-        sql`SELECT * FROM runs WHERE id IN ${sql.in(runIds)} AND status NOT IN ('pending', 'running')`
+        sql`SELECT ${runColumns} FROM runs WHERE id IN ${sql.in(runIds)} AND status NOT IN ('pending', 'running')`
       ).pipe(Effect.map((rows) => rows.map(runOf))),
     unfinished: Effect.orDie(
-      sql`SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
+      sql`SELECT ${runColumns} FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
     ).pipe(Effect.map((rows) => rows.map(runOf))),
     setOwner: (runId, owner) => Effect.orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
     owner: (runId) =>

@@ -127,6 +127,6 @@ describe("Journal on PostgreSQL", () => {
         Effect.provide(PgClient.layer({ url: Redacted.make(freshUrl) }))
       )
       // Every migration applied exactly once.
-      assert.deepStrictEqual(rows.map((r) => Number(r.migration_id)), [1, 2])
+      assert.deepStrictEqual(rows.map((r) => Number(r.migration_id)), [1, 2, 3])
     }))
 })

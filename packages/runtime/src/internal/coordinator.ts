@@ -71,6 +71,8 @@ export interface Start {
   readonly attempts?: ReadonlyArray<Run.AttemptRecord>
   /** When the run first started (for the deadline of a resumed run). */
   readonly startedAt?: number
+  /** The node that takes the run on: recorded as its owner by the `RunStarted` event. */
+  readonly owner?: string
 }
 
 type Stop =
@@ -141,7 +143,14 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     }
 
     // Not awaited: a crash before it is durable leaves the run pending, which resumes the same way.
-    yield* journal.appendLater([{ _tag: "RunStarted", runId, seq: seq++, at: yield* Clock.currentTimeMillis, resumed: start.resumed }])
+    yield* journal.appendLater([{
+      _tag: "RunStarted",
+      runId,
+      seq: seq++,
+      at: yield* Clock.currentTimeMillis,
+      resumed: start.resumed,
+      ...(start.owner === undefined ? {} : { node: start.owner })
+    }])
 
     // ---- one task ------------------------------------------------------------------------------------------------
     // Every attempt is journaled as started, also one that fails before a provider is called (an unresolved

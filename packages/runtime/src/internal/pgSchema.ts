@@ -145,3 +145,15 @@ export const attemptNode: ReadonlyArray<string> = [
   `CREATE TRIGGER events_attempt_node AFTER INSERT ON events FOR EACH ROW
     WHEN (NEW.type = 'TaskCompleted' AND NEW.data ? 'node') EXECUTE FUNCTION gleitzeit_attempt_node()`
 ]
+
+/** Migration 0003: a `RunStarted` naming a node makes it the run's owner (a cluster's run actor taking it on). */
+export const runOwner: ReadonlyArray<string> = [
+  `CREATE OR REPLACE FUNCTION gleitzeit_run_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE runs SET owner = NEW.data ->> 'node' WHERE id = NEW.run_id;
+    RETURN NULL;
+  END
+  $$`,
+  `CREATE TRIGGER events_run_owner AFTER INSERT ON events FOR EACH ROW
+    WHEN (NEW.type = 'RunStarted' AND NEW.data ? 'node') EXECUTE FUNCTION gleitzeit_run_owner()`
+]

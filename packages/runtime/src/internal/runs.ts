@@ -64,18 +64,15 @@ export type Loaded =
 /** Loads a run to start or resume: its workflow, the journaled task states and attempts, the next sequence. */
 export const load = (journal: JournalService, runId: string): Effect.Effect<Loaded, WorkflowError.RunNotFound> =>
   Effect.gen(function*() {
-    const record = yield* journal.run(runId)
-    if (Option.isNone(record)) return yield* notFound(runId)
-    const run = record.value
+    const found = yield* journal.load(runId)
+    if (Option.isNone(found)) return yield* notFound(runId)
+    const { lastSeq, record: run, workflow } = found.value
     if (run.status !== "pending" && run.status !== "running") {
       return { _tag: "Ended", outcome: toOutcome(run) } as const
     }
-    const workflow = yield* journal.workflow(runId)
-    if (Option.isNone(workflow)) return yield* notFound(runId)
-    const lastSeq = yield* journal.lastSeq(runId)
     // Only `RunSubmitted` so far: a first start, not a resume.
     if (lastSeq <= 1) {
-      return { _tag: "Start", start: { runId, workflow: workflow.value, seq: lastSeq + 1, resumed: false } } as const
+      return { _tag: "Start", start: { runId, workflow, seq: lastSeq + 1, resumed: false } } as const
     }
     const tasks = yield* journal.tasks(runId)
     const attempts = yield* journal.attempts(runId)
@@ -83,7 +80,7 @@ export const load = (journal: JournalService, runId: string): Effect.Effect<Load
       _tag: "Start",
       start: {
         runId,
-        workflow: workflow.value,
+        workflow,
         seq: lastSeq + 1,
         resumed: true,
         tasks,

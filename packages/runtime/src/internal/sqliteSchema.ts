@@ -142,3 +142,11 @@ export const attemptNode: ReadonlyArray<string> = [
       WHERE run_id = NEW.run_id AND task_id = NEW.task_id AND attempt = NEW.attempt;
   END`
 ]
+
+/** Migration 0003: a `RunStarted` naming a node makes it the run's owner (a cluster's run actor taking it on). */
+export const runOwner: ReadonlyArray<string> = [
+  `CREATE TRIGGER events_run_owner AFTER INSERT ON events
+    WHEN NEW.type = 'RunStarted' AND NEW.data ->> '$.node' IS NOT NULL BEGIN
+    UPDATE runs SET owner = NEW.data ->> '$.node' WHERE id = NEW.run_id;
+  END`
+]
