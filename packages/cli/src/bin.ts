@@ -16,6 +16,17 @@ import * as ExitCode from "./ExitCode.js"
 
 const main = Command.run(Cli.command, { name: "gleitzeit", version: "0.1.0" })
 
+/** The chain of underlying causes of an error (e.g. the database's message behind a SqlError). */
+const causes = (error: unknown): string => {
+  const lines: Array<string> = []
+  let current = (error as { cause?: unknown } | undefined)?.cause
+  while (current !== undefined && current !== null && lines.length < 5) {
+    lines.push(`caused by: ${current instanceof Error ? current.message : String(current)}\n`)
+    current = (current as { cause?: unknown }).cause
+  }
+  return lines.join("")
+}
+
 const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return ExitCode.Ok
   if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
@@ -25,7 +36,7 @@ const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
     if (error instanceof ExitCode.Exit) return error.code
     if (ValidationError.isValidationError(error)) return ExitCode.InvalidInput
   }
-  process.stderr.write(`internal error:\n${Cause.pretty(exit.cause)}\n`)
+  process.stderr.write(`internal error:\n${Cause.pretty(exit.cause)}\n${causes(Cause.squash(exit.cause))}`)
   return ExitCode.Internal
 }
 

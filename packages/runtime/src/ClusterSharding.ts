@@ -112,6 +112,15 @@ const config = (membership: Membership, tuning: Tuning): ShardingConfig.Sharding
  */
 const firstStart = Schedule.intersect(Schedule.recurs(5), Schedule.spaced("200 millis"))
 
+/** Retries a storage layer's start; its migrations die rather than fail, so defects are retried too. */
+const retryFirstStart = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, never, R> =>
+  layer.pipe(
+    Layer.catchAllCause((cause) => Layer.fail(cause)),
+    Layer.retry(firstStart),
+    Layer.catchAll((cause) => Layer.failCause(cause)),
+    Layer.orDie
+  )
+
 /**
  * The membership layer (needs the shared SqlClient). The configuration is given explicitly, never read from the
  * environment: the library's own environment reader would take unprefixed names such as `HOST` and `PORT`.
@@ -137,8 +146,8 @@ export const layer = (
     : SocketRunner.layerClientOnly
   return members.pipe(
     Layer.provide(NodeClusterSocket.layerClientProtocol),
-    Layer.provide(Layer.retry(SqlMessageStorage.layer, firstStart)),
-    Layer.provide(Layer.retry(SqlRunnerStorage.layer, firstStart)),
+    Layer.provide(retryFirstStart(SqlMessageStorage.layer)),
+    Layer.provide(retryFirstStart(SqlRunnerStorage.layer)),
     Layer.provide(ShardingConfig.layer(config(membership, tuning))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.catchAllCause((cause) => {
