@@ -10,7 +10,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -97,7 +96,11 @@ const messageOf = (cause: unknown): string => cause instanceof Error ? cause.mes
 export const connect = (options: Options): Effect.Effect<IORedis, RedisUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const url = displayUrl(options.url)
-    const runtime = yield* Effect.runtime<never>()
+    // Errors of a connection that was up (it reconnects by itself) are logged by a fiber of this scope.
+    const problems = yield* Effect.acquireRelease(Queue.unbounded<string>(), Queue.shutdown)
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(Queue.take(problems), (message) => Effect.logWarning(`Redis at ${url}: ${message}`)))
+    )
     const timeout = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
     const commandTimeout = Duration.toMillis(Duration.decode(options.commandTimeout ?? "5 seconds"))
     const attempt = Effect.tryPromise({
@@ -113,7 +116,7 @@ export const connect = (options: Options): Effect.Effect<IORedis, RedisUnavailab
           retryStrategy: (times) => connected ? Math.min(times * 200, 2000) : null
         })
         client.on("error", (error: unknown) => {
-          if (connected) Runtime.runFork(runtime)(Effect.logWarning(`Redis at ${url}: ${messageOf(error)}`))
+          if (connected) Queue.unsafeOffer(problems, messageOf(error))
         })
         signal.addEventListener("abort", () => client.disconnect())
         return client.connect().then(() => client.ping()).then(
