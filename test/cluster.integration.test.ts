@@ -198,6 +198,7 @@ describe("cluster of node processes", () => {
     server.release("/d/b")
     const stopped = await node.process.done
     expect(stopped.signal).toBe(null)
+    expect(stopped.code).toBe(0)
     expect(stopped.stdout).toContain(`■ node ${victim.owner} stopped`)
 
     const ended = await waitCompleted(ids)

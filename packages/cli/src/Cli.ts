@@ -423,7 +423,10 @@ const node = Command.make(
         yield* Console.log(`● node ${name} listening on ${flags.listen.host}:${flags.listen.port}`)
         return yield* Effect.never
       })).pipe(
-        Effect.onInterrupt(() => Console.log(`■ node ${name} stopped`))
+        // A node stopped by SIGTERM or Ctrl-C has drained: that is a clean stop (exit status 0).
+        Effect.onInterrupt(() =>
+          Effect.zipRight(Console.log(`■ node ${name} stopped`), Effect.sync(ExitCode.markStoppedOnRequest))
+        )
       )
     })
 ).pipe(Command.withDescription("Run a cluster node: it executes runs and task attempts submitted to the cluster"))

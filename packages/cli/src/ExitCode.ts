@@ -20,3 +20,13 @@ export const Interrupted = 130
 
 /** Ends the command with a given exit status (after its output was printed). */
 export class Exit extends Data.TaggedError("Exit")<{ readonly code: number }> {}
+
+let stoppedOnRequest = false
+
+/** Records that the command stopped on request (a node drained after SIGTERM/Ctrl-C): its exit status is 0. */
+export const markStoppedOnRequest = (): void => {
+  stoppedOnRequest = true
+}
+
+/** Whether the command stopped on request, cleanly. */
+export const isStoppedOnRequest = (): boolean => stoppedOnRequest

@@ -29,7 +29,7 @@ const causes = (error: unknown): string => {
 
 const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return ExitCode.Ok
-  if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
+  if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.isStoppedOnRequest() ? ExitCode.Ok : ExitCode.Interrupted
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value
