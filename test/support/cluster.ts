@@ -113,9 +113,12 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
     }))
 
   const until = async <A>(check: () => Promise<A | undefined>, what: string): Promise<A> => {
+    // Gives up before the test's own timeout, saying what it waited for.
+    const deadline = performance.now() + 45_000
     for (;;) {
       const value = await check()
       if (value !== undefined) return value
+      if (performance.now() > deadline) throw new Error(`gave up waiting for ${what}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
       if (nodes.size > 0 && [...nodes.values()].every((n) => n.process.child.exitCode !== null)) {
         throw new Error(`every node exited while waiting for ${what}`)

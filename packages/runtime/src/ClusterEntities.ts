@@ -82,6 +82,10 @@ export class Refused extends Schema.TaggedError<Refused>("@gleitzeit/Refused")("
   message: Schema.String
 }) {}
 
+/** The key of an attempt within a worker. */
+export const attemptKey = (a: { readonly runId: string; readonly taskId: string; readonly attempt: number }): string =>
+  `${a.runId}/${a.taskId}#${a.attempt}`
+
 const executeFields = {
   runId: Schema.String,
   taskId: Schema.String,
@@ -90,6 +94,9 @@ const executeFields = {
   params: JsonValue,
   timeoutMs: Schema.optional(Schema.Number)
 }
+
+/** One attempt to execute. */
+export type AttemptPayload = Schema.Struct.Type<typeof executeFields>
 
 const ExecuteError: Schema.Union<[typeof AttemptFailure, typeof Refused]> = Schema.Union(AttemptFailure, Refused)
 

@@ -21,14 +21,22 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type AttemptChunk, type AttemptReply, Refused, streamsOutput, TaskWorker, workerKey } from "./ClusterEntities.js"
+import {
+  type AttemptChunk,
+  attemptKey,
+  type AttemptPayload,
+  type AttemptReply,
+  Refused,
+  streamsOutput,
+  TaskWorker,
+  workerKey
+} from "./ClusterEntities.js"
 import { LocalRuns } from "./ClusterRuns.js"
 import { EngineConfig } from "./EngineConfig.js"
 import { type Attempt, Executor, makeLocal, type Output } from "./Executor.js"
+import * as Executions from "./internal/executions.js"
 
 const isTaskFailure = Schema.is(TaskError.TaskFailure)
-
-type Output_ = { readonly stream: "token" | "stdout" | "stderr" | "log"; readonly text: string }
 
 /**
  * The task workers hosted by this node: each attempt runs through the node's providers, at most `concurrency` at
@@ -68,18 +76,22 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
           counted
         )
 
+      // Requests for an attempt executing (or just executed) here join it instead of running it again.
+      const executions = Executions.make(yield* Effect.scope)
+      const start = (payload: AttemptPayload) =>
+        executions.start(attemptKey(payload), (emit) => run({ ...payload, timeoutMs: payload.timeoutMs, emit }))
+
       return {
         Execute: ({ payload }) =>
           Effect.suspend((): Effect.Effect<AttemptReply, TaskError.TaskFailure | Refused> => {
             if (node.draining) return Effect.fail(refusal())
-            const outputs: Array<Output_> = []
-            return run({
-              ...payload,
-              timeoutMs: payload.timeoutMs,
-              emit: (stream, text) => Effect.sync(() => void outputs.push({ stream, text }))
-            }).pipe(
-              Effect.map((output) => ({ result: output.result, provider: output.provider, node: config.node, outputs }))
-            )
+            return Effect.flatMap(start(payload), (execution) =>
+              Effect.map(executions.await(execution), (output) => ({
+                result: output.result,
+                provider: output.provider,
+                node: config.node,
+                outputs: execution.outputs
+              })))
           }),
         ExecuteStreaming: ({ payload }) =>
           node.draining
@@ -89,13 +101,15 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
               // a client that died meanwhile may never end: the drain bounds that wait).
               node.replies++
               yield* Effect.addFinalizer(() => Effect.sync(() => node.replies--))
+              const execution = yield* start(payload)
               const replies = yield* Mailbox.make<AttemptChunk, TaskError.TaskFailure>()
+              // What it emitted before this request joined, then the rest as it comes.
+              const forward = (output: Executions.Emitted) => replies.unsafeOffer({ _tag: "Output", ...output })
+              for (const output of execution.outputs) forward(output)
+              execution.listeners.add(forward)
+              yield* Effect.addFinalizer(() => Effect.sync(() => execution.listeners.delete(forward)))
               yield* Effect.forkScoped(
-                run({
-                  ...payload,
-                  timeoutMs: payload.timeoutMs,
-                  emit: (stream, text) => Effect.asVoid(replies.offer({ _tag: "Output", stream, text }))
-                }).pipe(
+                executions.await(execution).pipe(
                   Effect.matchCauseEffect({
                     onFailure: (cause) => replies.failCause(cause),
                     onSuccess: (output) =>
