@@ -155,6 +155,8 @@ export const makeEngine = Effect.gen(function*() {
   const runs = yield* WorkflowRun.client
   const local = yield* Effect.serviceOption(LocalRuns)
   const awaitEnd = yield* Runs.makeWaiter(journal, yield* EventBus)
+  // Runs submitted by this engine and not waited for yet (bounded: the oldest are forgotten).
+  const submitted = new Set<string>()
   const hosted = (runId: string) => local._tag === "Some" ? local.value.runs.get(runId) : undefined
 
   const start = (runId: string, generation: number) =>
@@ -163,6 +165,8 @@ export const makeEngine = Effect.gen(function*() {
   const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
     Effect.gen(function*() {
       const runId = yield* Runs.create(journal, workflow, config.node, options.runId)
+      submitted.add(runId)
+      if (submitted.size > 10_000) submitted.delete(submitted.values().next().value!)
       yield* start(runId, 0)
       return runId
     })
@@ -170,7 +174,10 @@ export const makeEngine = Effect.gen(function*() {
   const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
     Effect.suspend(() => {
       const here = hosted(runId)
-      return here === undefined ? awaitEnd(runId) : Deferred.await(here.done)
+      if (here !== undefined) return Deferred.await(here.done)
+      // A run submitted here exists: no need to look it up first.
+      const known = submitted.delete(runId)
+      return awaitEnd(runId, known)
     })
 
   const cancel = (runId: string, reason = "cancelled by request") =>

@@ -137,18 +137,23 @@ export const makeWaiter = (journal: JournalService, bus: typeof EventBus.Service
     yield* Effect.forkScoped(Effect.forever(
       Effect.flatMap(events.take, (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void)
     ))
-    return (runId: string): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound> =>
-      Effect.flatMap(journal.run(runId), (record) => {
-        if (Option.isNone(record)) return Effect.fail(notFound(runId))
-        if (record.value.status !== "pending" && record.value.status !== "running") {
-          return Effect.succeed(toOutcome(record.value))
-        }
+    const register = (runId: string) =>
+      Effect.suspend(() => {
         let deferred = waiting.get(runId)
         if (deferred === undefined) {
           deferred = Deferred.unsafeMake<Coordinator.Outcome>(FiberId.none)
           waiting.set(runId, deferred)
         }
         return Deferred.await(deferred)
+      })
+    /** Waits for a run's end; `known` skips the look-up of a run the caller knows exists (it just created it). */
+    return (runId: string, known = false): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound> =>
+      known ? register(runId) : Effect.flatMap(journal.run(runId), (record) => {
+        if (Option.isNone(record)) return Effect.fail(notFound(runId))
+        if (record.value.status !== "pending" && record.value.status !== "running") {
+          return Effect.succeed(toOutcome(record.value))
+        }
+        return register(runId)
       })
   })
 
