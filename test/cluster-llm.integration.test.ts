@@ -1,6 +1,7 @@
 /**
- * LLM tasks in a cluster: two node processes configured with the test LLM server (node-llama-cpp); the tokens of a
- * chat executed on another node than its run's coordinator reach a client's progress output, ahead of its result.
+ * LLM tasks in a cluster: node processes configured with the test LLM server (node-llama-cpp). The tokens of a chat
+ * executed on another node than its run's coordinator reach a client's progress output, ahead of its result; with
+ * `--llm-routing model`, the calls of a model all go to one node while other tasks still spread.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type LlmServer, startLlmServer } from "./llm/launch.js"
@@ -9,18 +10,25 @@ import { makeCluster, type TestCluster } from "./support/cluster.js"
 
 let llm: LlmServer
 let cluster: TestCluster
+let byModel: TestCluster
+
+const llmConfig = () =>
+  ["llm:", "  endpoints:", "    - name: local", "      type: ollama", `      url: ${llm.url}`, ""].join("\n")
 
 beforeAll(async () => {
   llm = await startLlmServer({ models: ["tiny-chat"] })
-  cluster = await makeCluster(
-    ["llm:", "  endpoints:", "    - name: local", "      type: ollama", `      url: ${llm.url}`, ""].join("\n")
-  )
-  await Promise.all(["llm-1", "llm-2"].map((name) => cluster.startNode(name)))
-  await cluster.settled(["llm-1", "llm-2"])
+  cluster = await makeCluster(llmConfig())
+  byModel = await makeCluster(llmConfig())
+  await Promise.all([
+    ...["llm-1", "llm-2"].map((name) => cluster.startNode(name)),
+    ...["model-1", "model-2"].map((name) => byModel.startNode(name, undefined, ["--llm-routing", "model"]))
+  ])
+  await Promise.all([cluster.settled(["llm-1", "llm-2"]), byModel.settled(["model-1", "model-2"])])
 })
 
 afterAll(async () => {
   await cluster?.close()
+  await byModel?.close()
   await llm?.stop()
 })
 
@@ -60,5 +68,22 @@ describe("LLM tasks on a cluster", () => {
       const tokens = lines.slice(0, done).filter((line) => line.includes(`${task_id} │`))
       expect(tokens.length).toBeGreaterThanOrEqual(2)
     }
+  })
+
+  it("with --llm-routing model, every call of a model executes on one node; other tasks still spread", async () => {
+    const adds = Array.from({ length: 12 }, (_, i) =>
+      `  - id: a${i}\n    method: mcp/tool.add\n    params: { a: ${i}, b: 1 }\n`).join("")
+    const file = byModel.write("mixed.yaml", `${chats(12)}${adds}`)
+    const result = await run(["submit", file, "--wait"], byModel.opts)
+    expect(result.code, result.stderr).toBe(0)
+    const runId = /run (\w+) submitted/.exec(result.stdout)![1]!
+    const chatNodes = await byModel.sql<{ node: string }>(
+      `SELECT DISTINCT node FROM attempts WHERE run_id = '${runId}' AND task_id LIKE 'c%'`
+    )
+    expect(chatNodes.length).toBe(1)
+    const addNodes = await byModel.sql<{ node: string }>(
+      `SELECT DISTINCT node FROM attempts WHERE run_id = '${runId}' AND task_id LIKE 'a%'`
+    )
+    expect(addNodes.length).toBe(2)
   })
 })

@@ -56,7 +56,7 @@ export interface TestCluster {
   readonly write: (name: string, text: string) => string
   readonly nodes: Map<string, Node>
   /** Starts a node and waits until it listens. */
-  readonly startNode: (name: string, port?: number) => Promise<Node>
+  readonly startNode: (name: string, port?: number, args?: ReadonlyArray<string>) => Promise<Node>
   /** Submits a workflow (YAML text) through the in-process client; returns the run id. */
   readonly submit: (yaml: string) => Promise<string>
   /** Runs SQL against the journal. */
@@ -95,9 +95,12 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
   const everyNode: Array<Node> = []
   const client = ManagedRuntime.make(Cluster.layerClient({ database: url }))
 
-  const startNode = async (name: string, port?: number): Promise<Node> => {
+  const startNode = async (name: string, port?: number, args: ReadonlyArray<string> = []): Promise<Node> => {
     const chosen = port ?? await freePort()
-    const running = start(["node", "--listen", `127.0.0.1:${chosen}`, "--name", name, "--concurrency", "32"], opts)
+    const running = start(
+      ["node", "--listen", `127.0.0.1:${chosen}`, "--name", name, "--concurrency", "32", ...args],
+      opts
+    )
     await running.waitFor(/● node .* listening/)
     const node = { name, port: chosen, process: running }
     nodes.set(name, node)

@@ -364,6 +364,10 @@ const node = Command.make(
       Options.withDescription("seconds a stopping node lets attempts in flight finish"),
       Options.withDefault(20)
     ),
+    llmRouting: Options.choice("llm-routing", ["task", "model"]).pipe(
+      Options.withDescription("LLM calls go to workers by task (spread, the default) or by model (to where it is loaded)"),
+      Options.withDefault("task" as const)
+    ),
     database: Options.text("database").pipe(
       Options.withDescription("the cluster's postgres:// URL (default: `database` of the configuration)"),
       Options.optional
@@ -412,7 +416,8 @@ const node = Command.make(
             )
         ),
         bus: clusterBus(s),
-        tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) }
+        tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) },
+        llmRouting: flags.llmRouting
       })
       yield* Effect.scoped(Effect.gen(function*() {
         yield* Layer.build(layer).pipe(

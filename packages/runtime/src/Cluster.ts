@@ -9,6 +9,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import type * as ClusterEntities from "./ClusterEntities.js"
 import * as ClusterRuns from "./ClusterRuns.js"
 import * as ClusterSharding from "./ClusterSharding.js"
 import * as ClusterWorkers from "./ClusterWorkers.js"
@@ -50,6 +51,8 @@ export interface NodeOptions<E = never> extends MemberOptions<E> {
   readonly http?: Partial<typeof HttpProvider.HttpConfig.Service>
   /** How often stored messages of ended runs are deleted. */
   readonly pruneInterval?: Duration.DurationInput
+  /** How LLM calls find their worker: by task (spread, the default) or by model (to where the model is loaded). */
+  readonly llmRouting?: ClusterEntities.Routing
 }
 
 const tuningOf = <E>(options: MemberOptions<E>): ClusterSharding.Tuning => ({
@@ -79,7 +82,7 @@ export const layerNode = <E = never>(options: NodeOptions<E>) => {
   const membership = ClusterSharding.layer({ _tag: "Runner", advertise: options.advertise, listen: options.listen }, tuning)
   const actors = Layer.mergeAll(
     ClusterRuns.layerRunActors.pipe(
-      Layer.provide(ClusterWorkers.layerExecutor),
+      Layer.provide(ClusterWorkers.layerExecutor(options.llmRouting)),
       Layer.provide(Scheduler.layer(concurrency))
     ),
     ClusterWorkers.layerWorkers(concurrency),

@@ -135,8 +135,25 @@ const hash = (text: string): number => {
 }
 
 /**
- * The task worker that executes an attempt: a bucket of the run/task hash, so the tasks of one run spread over the
- * nodes and an attempt that is dispatched again goes to the same place while that node lives.
+ * How attempts find their worker: `task` (a bucket of the run/task hash: the tasks of one run spread over the
+ * nodes) or, for LLM tasks only, `model` (all calls of a model go to the same worker, so to the node that has that
+ * model loaded; other tasks still spread by task).
  */
-export const workerKey = (runId: string, taskId: string): string =>
-  `w${hash(`${runId}/${taskId}`) % workerBuckets}`
+export type Routing = "task" | "model"
+
+/**
+ * The task worker that executes an attempt. An attempt that is dispatched again goes to the same place while that
+ * node lives.
+ */
+export const workerKey = (
+  attempt: { readonly runId: string; readonly taskId: string; readonly method: string; readonly params: Json.Json },
+  routing: Routing = "task"
+): string => {
+  if (routing === "model" && attempt.method.startsWith("llm/")) {
+    const model = typeof attempt.params === "object" && attempt.params !== null && !Array.isArray(attempt.params)
+      ? (attempt.params as { readonly model?: unknown }).model
+      : undefined
+    if (typeof model === "string") return `m${hash(model) % workerBuckets}`
+  }
+  return `w${hash(`${attempt.runId}/${attempt.taskId}`) % workerBuckets}`
+}

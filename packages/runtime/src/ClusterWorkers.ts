@@ -27,6 +27,7 @@ import {
   type AttemptPayload,
   type AttemptReply,
   Refused,
+  type Routing,
   streamsOutput,
   TaskWorker,
   workerKey
@@ -142,8 +143,11 @@ const classify = (cause: Cause.Cause<unknown>): Effect.Effect<never, TaskError.T
   return Effect.fail(new Dispatch({ message: Cause.pretty(cause) }))
 }
 
-/** Dispatches attempts to the cluster's task workers (executing them here when their worker lives here). */
-export const makeExecutor = Effect.gen(function*() {
+/**
+ * Dispatches attempts to the cluster's task workers (executing them here when their worker lives here), routing
+ * LLM calls by task or by model.
+ */
+export const makeExecutor = (routing: Routing = "task") => Effect.gen(function*() {
   const workers = yield* TaskWorker.client
   const sharding = yield* Sharding
   const local = yield* makeLocal
@@ -186,7 +190,7 @@ export const makeExecutor = Effect.gen(function*() {
   }
 
   const execute = (attempt: Attempt): Effect.Effect<Output, TaskError.TaskFailure> => {
-    const key = workerKey(attempt.runId, attempt.taskId)
+    const key = workerKey(attempt, routing)
     return Effect.suspend(() =>
       isHere(key)
         ? Effect.map(local.execute(attempt), (output) => ({ ...output, node: config.node }))
@@ -202,8 +206,8 @@ export const makeExecutor = Effect.gen(function*() {
 })
 
 /** The executor of a cluster node's coordinators. */
-export const layerExecutor: Layer.Layer<
+export const layerExecutor = (routing: Routing = "task"): Layer.Layer<
   Executor,
   never,
   Sharding | ProviderRegistry.ProviderRegistry | EngineConfig
-> = Layer.effect(Executor, makeExecutor)
+> => Layer.effect(Executor, makeExecutor(routing))
