@@ -239,7 +239,10 @@ describe("cluster of node processes", () => {
     const ended = await waitCompleted(ids)
     expect(ended).toEqual([{ status: "completed", n: "12" }])
     await expectEachTaskCompletedOnce(ids)
-    for (const i of range(12)) expect(hits(`/j/c/${i}`)).toBe(1)
+    // Every step ran. Shards keep moving to the newcomer for a moment: an attempt in flight on a moving shard is
+    // dispatched again (the documented at-least-once of volatile dispatch), so a request may be repeated; the journal
+    // records each task once (above).
+    for (const i of range(12)) expect(hits(`/j/c/${i}`)).toBeGreaterThanOrEqual(1)
   })
 
   it("prunes the stored start messages of ended runs", async () => {
