@@ -100,10 +100,14 @@ export type AttemptPayload = Schema.Struct.Type<typeof executeFields>
 
 const ExecuteError: Schema.Union<[typeof AttemptFailure, typeof Refused]> = Schema.Union(AttemptFailure, Refused)
 
+const cancelFields = { runId: Schema.String, taskId: Schema.String, attempt: Schema.Number }
+
 /**
  * The actors executing task attempts; an entity id is a routing bucket (see `workerKey`). `Execute` answers once
- * (the cheap message, for methods whose output need not be seen live); `ExecuteStreaming` streams output as it
- * happens (LLM tokens).
+ * (the cheap message, for methods whose output need not be seen live); a caller that stops waiting does not stop the
+ * attempt (its run may just be moving to another node, whose coordinator joins it): only `Cancel` does, sent when
+ * the run is cancelled, fails fast or times out. `ExecuteStreaming` streams output as it happens (LLM tokens), and
+ * stops with its caller.
  */
 export const TaskWorker: Entity.Entity<
   "TaskWorker",
@@ -113,9 +117,12 @@ export const TaskWorker: Entity.Entity<
     Schema.Struct<typeof executeFields>,
     RpcSchema.Stream<typeof AttemptChunk, typeof ExecuteError>
   >
+  | Rpc.Rpc<"Cancel", Schema.Struct<typeof cancelFields>>
 > = Entity.make("TaskWorker", [
-  Rpc.make("Execute", { payload: executeFields, success: AttemptReply, error: ExecuteError }),
-  Rpc.make("ExecuteStreaming", { payload: executeFields, success: AttemptChunk, error: ExecuteError, stream: true })
+  Rpc.make("Execute", { payload: executeFields, success: AttemptReply, error: ExecuteError })
+    .annotate(ClusterSchema.Uninterruptible, "client"),
+  Rpc.make("ExecuteStreaming", { payload: executeFields, success: AttemptChunk, error: ExecuteError, stream: true }),
+  Rpc.make("Cancel", { payload: cancelFields })
 ])
 
 /** Whether an attempt's output is streamed back live (LLM tokens) or delivered with its result. */

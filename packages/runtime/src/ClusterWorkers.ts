@@ -94,6 +94,7 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
                 outputs: execution.outputs
               })))
           }),
+        Cancel: ({ payload }) => executions.cancel(attemptKey(payload)),
         ExecuteStreaming: ({ payload }) =>
           node.draining
             ? Stream.fail(refusal())
@@ -129,6 +130,8 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
     { concurrency: "unbounded" }
   )
 
+const cancelOf = (attempt: Attempt) => ({ runId: attempt.runId, taskId: attempt.taskId, attempt: attempt.attempt })
+
 /** Pauses between dispatches of an attempt whose worker was unreachable. */
 const redispatch = Schedule.exponential("100 millis", 2).pipe(Schedule.either(Schedule.spaced("2 seconds")))
 
@@ -149,6 +152,7 @@ const classify = (cause: Cause.Cause<unknown>): Effect.Effect<never, TaskError.T
  */
 export const makeExecutor = (routing: Routing = "task") => Effect.gen(function*() {
   const workers = yield* TaskWorker.client
+  const scope = yield* Effect.scope
   const sharding = yield* Sharding
   const local = yield* makeLocal
   const config = yield* EngineConfig
@@ -166,6 +170,13 @@ export const makeExecutor = (routing: Routing = "task") => Effect.gen(function*(
     }
     if (!streamsOutput(attempt.method)) {
       return workers(key).Execute(payload).pipe(
+        // Interrupted because its run stops: stop it on its worker too. Interrupted because its coordinator is
+        // moving: leave it running, the next coordinator joins it.
+        Effect.onInterrupt(() =>
+          attempt.stopping?.() === true
+            ? Effect.asVoid(Effect.forkIn(Effect.ignore(workers(key).Cancel(cancelOf(attempt))), scope))
+            : Effect.void
+        ),
         Effect.catchAllCause(classify),
         Effect.tap((reply) => Effect.forEach(reply.outputs, (o) => attempt.emit(o.stream, o.text), { discard: true })),
         Effect.map((reply) => ({ result: reply.result, provider: reply.provider, node: reply.node }))
@@ -210,4 +221,4 @@ export const layerExecutor = (routing: Routing = "task"): Layer.Layer<
   Executor,
   never,
   Sharding | ProviderRegistry.ProviderRegistry | EngineConfig
-> => Layer.effect(Executor, makeExecutor(routing))
+> => Layer.scoped(Executor, makeExecutor(routing))

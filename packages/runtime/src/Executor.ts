@@ -26,6 +26,11 @@ export interface Attempt {
   readonly timeoutMs: number | undefined
   /** Streams output of the attempt to the run's events. */
   readonly emit: Provider.ExecuteContext["emit"]
+  /**
+   * Whether its run is stopping for good (cancelled, failed fast, timed out) rather than suspending (its coordinator
+   * moving to another node), when the attempt is interrupted.
+   */
+  readonly stopping?: () => boolean
 }
 
 /** What a successful attempt produced. */

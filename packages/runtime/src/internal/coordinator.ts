@@ -182,6 +182,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           method: task.method,
           params: resolved.right,
           timeoutMs: task.timeoutMs,
+          stopping: () => stop !== undefined,
           emit: (stream, text) =>
             Effect.flatMap(Clock.currentTimeMillis, (at) =>
               journal.appendLater([{ _tag: "TaskOutput", runId, seq: seq++, at, taskId: task.id, attempt, stream, text }]))

@@ -95,5 +95,12 @@ export const make = (scope: Scope.Scope) => {
         })
     )
 
-  return { start, await: await_ }
+  /** Interrupts the attempt `key` if it is executing. */
+  const cancel = (key: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const fiber = running.get(key)?.fiber
+      return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
+    })
+
+  return { start, await: await_, cancel }
 }
