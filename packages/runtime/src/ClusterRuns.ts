@@ -213,8 +213,7 @@ export const makeEngine = Effect.gen(function*() {
     resume,
     // The cluster redelivers the runs of dead nodes by itself; this starts any unfinished run once more (one that
     // is executing just answers the new start when it ends).
-    recover: Effect.flatMap(journal.unfinished, (unfinished) =>
-      Effect.filter(unfinished.map((run) => run.id), (runId) => Effect.isSuccess(resume(runId)))),
+    recover: Runs.resumeAll(journal, resume),
     active: () => local._tag === "Some" ? [...local.value.runs.keys()] : []
   })
 })

@@ -58,6 +58,9 @@ export const make = Effect.gen(function*() {
   const executor = yield* Executor
   const scheduler = yield* Scheduler
   const config = yield* EngineConfig
+  // Runs executing in another process sharing the journal are waited for by reading the journal. (The in-process
+  // bus carries no events of other processes: it is not watched, which keeps it off the hot path.)
+  const awaitEnd = yield* Runs.makeWaiter(journal)
   const services: Coordinator.Services = { journal, executor, scheduler, config }
   // Coordinators live in the engine's scope: closing it (shutdown) interrupts them, which suspends their runs.
   const scope = yield* Effect.scope
@@ -95,7 +98,7 @@ export const make = Effect.gen(function*() {
   const wait = (runId: string): Effect.Effect<Outcome, WorkflowError.RunNotFound> =>
     Effect.suspend(() => {
       const here = active.get(runId)
-      return here === undefined ? Runs.awaitEnd(journal, runId) : Deferred.await(here.done)
+      return here === undefined ? awaitEnd(runId) : Deferred.await(here.done)
     })
 
   const cancel = (runId: string, reason = "cancelled by request") =>
@@ -131,14 +134,7 @@ export const make = Effect.gen(function*() {
       yield* launch({ ...loaded.start, resumed: true })
     })
 
-  const recover = Effect.gen(function*() {
-    const resumed: Array<string> = []
-    for (const run of yield* journal.unfinished) {
-      const exit = yield* Effect.exit(resume(run.id))
-      if (exit._tag === "Success") resumed.push(run.id)
-    }
-    return resumed
-  })
+  const recover = Runs.resumeAll(journal, resume)
 
   return Engine.of({
     submit,

@@ -90,30 +90,22 @@ export const load = (journal: JournalService, runId: string): Effect.Effect<Load
     } as const
   })
 
-/** How often a run executing elsewhere is looked up while waiting for its end. */
-const waitInterval = "250 millis"
-
-/** Waits for a run executing in another process (or node) to end, by reading the journal. */
-export const awaitEnd = (
+/** Resumes every unfinished run that `resume` accepts; returns their ids. */
+export const resumeAll = <E>(
   journal: JournalService,
-  runId: string
-): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound> =>
-  Effect.flatMap(journal.run(runId), (record) => {
-    if (Option.isNone(record)) return Effect.fail(notFound(runId))
-    if (record.value.status !== "pending" && record.value.status !== "running") {
-      return Effect.succeed(toOutcome(record.value))
-    }
-    return Effect.zipRight(Effect.sleep(waitInterval), awaitEnd(journal, runId))
-  })
+  resume: (runId: string) => Effect.Effect<void, E>
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.flatMap(journal.unfinished, (unfinished) =>
+    Effect.filter(unfinished.map((run) => run.id), (runId) => Effect.isSuccess(resume(runId))))
 
 /** How often the ends of many runs are looked up at once. */
 const batchInterval = "100 millis"
 
 /**
  * Waits for the ends of runs executing elsewhere, all at once: one query per interval for every run waited for
- * (instead of one per run), and at once when the event bus carries a run's final event (Redis shares them).
+ * (instead of one per run), and at once when the given event bus carries a run's final event (Redis shares them).
  */
-export const makeWaiter = (journal: JournalService, bus: typeof EventBus.Service) =>
+export const makeWaiter = (journal: JournalService, bus?: typeof EventBus.Service) =>
   Effect.gen(function*() {
     const waiting = new Map<string, Deferred.Deferred<Coordinator.Outcome>>()
     const wake = yield* Effect.makeLatch(false)
@@ -133,10 +125,12 @@ export const makeWaiter = (journal: JournalService, bus: typeof EventBus.Service
         Effect.zipRight(wake.close, Effect.suspend(() => (waiting.size === 0 ? Effect.void : poll)))
       )
     ))
-    const events = yield* bus.subscribe
-    yield* Effect.forkScoped(Effect.forever(
-      Effect.flatMap(events.take, (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void)
-    ))
+    if (bus !== undefined) {
+      const events = yield* bus.subscribe
+      yield* Effect.forkScoped(Effect.forever(
+        Effect.flatMap(events.take, (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void)
+      ))
+    }
     const register = (runId: string) =>
       Effect.suspend(() => {
         let deferred = waiting.get(runId)
