@@ -105,11 +105,12 @@ const llmSettings = (scope: McpScope) =>
  */
 const llmProvider = (
   llm: LlmConfig.LlmConfig["Type"],
-  shared: Layer.Layer<RateLimiter.Backend | ResponseCache.ResponseCache> = Layer.empty as never
-) =>
-  llm.endpoints.length === 0
-    ? Layer.empty
-    : LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)), Layer.provide(shared))
+  shared?: Layer.Layer<RateLimiter.Backend | ResponseCache.ResponseCache>
+) => {
+  if (llm.endpoints.length === 0) return Layer.empty
+  const provider = LlmProvider.layer.pipe(Layer.provide(LlmConfig.LlmConfig.layer(llm)))
+  return shared === undefined ? provider : provider.pipe(Layer.provide(shared))
+}
 
 /** The Python sandbox settings of the configuration's `python` section (none for commands that run no task). */
 const pythonSettings = (scope: McpScope) =>
@@ -139,9 +140,12 @@ const httpSettings = (s: CliConfig.Settings) => ({
   maxResponseBytes: s.http.maxResponseBytes
 })
 
-/** The cluster's Redis, when one is configured; failing to reach it ends the command saying so. */
-const redisOf = (s: CliConfig.Settings, url: string) =>
-  Redis.layer({ url, keyPrefix: s.redisPrefix }).pipe(
+/**
+ * The cluster's Redis, when one is configured; failing to reach it ends the command saying so. One layer value per
+ * command, so everything using it shares one connection.
+ */
+const redisOf = (s: CliConfig.Settings) =>
+  s.redis === undefined ? undefined : Redis.layer({ url: s.redis, keyPrefix: s.redisPrefix }).pipe(
     Layer.catchAll((error) =>
       Layer.fail(error).pipe(
         Layer.tapError(() => Console.error(`✘ ${error.message}`)),
@@ -151,14 +155,12 @@ const redisOf = (s: CliConfig.Settings, url: string) =>
   )
 
 /** The event bus of a cluster member: shared through Redis when one is configured. */
-const clusterBus = (s: CliConfig.Settings) =>
-  s.redis === undefined
+const clusterBus = (redis: ReturnType<typeof redisOf>) =>
+  redis === undefined
     ? EventBus.layerMemory
     : EventBus.layerRedis.pipe(
-      Layer.provide(redisOf(s, s.redis)),
-      Layer.catchAll((error) =>
-        error instanceof ExitCode.Exit ? Layer.fail(error) : Layer.die(error)
-      )
+      Layer.provide(redis),
+      Layer.catchAll((error) => error instanceof ExitCode.Exit ? Layer.fail(error) : Layer.die(error))
     )
 
 /**
@@ -176,7 +178,7 @@ const runtimeLayer = (
 > =>
   CliConfig.isCluster(s.database)
     ? Layer.merge(
-      Cluster.layerClient({ database: s.database, bus: clusterBus(s) }),
+      Cluster.layerClient({ database: s.database, bus: clusterBus(redisOf(s)) }),
       // Only what validation needs: the nodes execute the tasks, with their own LLM and Python settings.
       Embedded.layerProviders({ http: httpSettings(s), providers: configuredProviders(mcp) })
     )
@@ -395,6 +397,7 @@ const node = Command.make(
       const llm = yield* llmSettings({})
       const python = yield* pythonSettings({})
       const advertise = Option.getOrElse(flags.advertise, () => flags.listen)
+      const redis = redisOf(s)
       const name = Option.getOrElse(flags.name, () => `${advertise.host}:${advertise.port}`)
       const layer = Cluster.layerNode({
         database: s.database,
@@ -408,14 +411,11 @@ const node = Command.make(
           servers,
           llm,
           python,
-          s.redis === undefined
+          redis === undefined
             ? undefined
-            : Layer.merge(RateLimiter.layerRedis(), ResponseCache.layerRedis()).pipe(
-              Layer.provide(redisOf(s, s.redis)),
-              Layer.orDie
-            )
+            : Layer.merge(RateLimiter.layerRedis(), ResponseCache.layerRedis()).pipe(Layer.provide(redis), Layer.orDie)
         ),
-        bus: clusterBus(s),
+        bus: clusterBus(redis),
         tuning: { drainTimeout: Duration.seconds(flags.drainTimeout) },
         llmRouting: flags.llmRouting
       })
