@@ -15,7 +15,10 @@ export interface Node {
  */
 export const cycles = (nodes: ReadonlyArray<Node>): Array<Array<string>> => {
   const deps = new Map<string, ReadonlyArray<string>>()
-  for (const node of nodes) deps.set(node.id, node.dependencies.filter((d) => d !== undefined))
+  for (const node of nodes) deps.set(node.id, node.dependencies)
+  // Edges to known nodes only, computed once per node: the walk below visits a node's edges one at a time.
+  const edgesOf = new Map<string, ReadonlyArray<string>>()
+  for (const [id, list] of deps) edgesOf.set(id, list.filter((d) => deps.has(d)))
   const index = new Map<string, number>()
   const low = new Map<string, number>()
   const onStack = new Set<string>()
@@ -33,7 +36,7 @@ export const cycles = (nodes: ReadonlyArray<Node>): Array<Array<string>> => {
     onStack.add(root)
     while (work.length > 0) {
       const frame = work[work.length - 1]!
-      const edges = (deps.get(frame.id) ?? []).filter((d) => deps.has(d))
+      const edges = edgesOf.get(frame.id)!
       if (frame.next < edges.length) {
         const to = edges[frame.next++]!
         if (!index.has(to)) {
@@ -66,15 +69,20 @@ export const cycles = (nodes: ReadonlyArray<Node>): Array<Array<string>> => {
     }
   }
 
+  const position = new Map<string, number>()
+  nodes.forEach((n, i) => {
+    if (!position.has(n.id)) position.set(n.id, i)
+  })
   return components.map((component) => {
     const members = new Set(component)
-    const order = nodes.map((n) => n.id).filter((id) => members.has(id))
-    const start = order[0]!
+    // The cycle starts at the member that comes first in the input.
+    let start = component[0]!
+    for (const id of component) if (position.get(id)! < position.get(start)!) start = id
     const path = [start]
     const seen = new Set([start])
     let current = start
     for (;;) {
-      const next = (deps.get(current) ?? []).find((d) => members.has(d))!
+      const next = edgesOf.get(current)!.find((d) => members.has(d))!
       path.push(next)
       if (seen.has(next)) return path.slice(path.indexOf(next))
       seen.add(next)

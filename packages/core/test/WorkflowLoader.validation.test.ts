@@ -259,4 +259,25 @@ describe("WorkflowLoader validation", () => {
       )
       assert.deepStrictEqual(workflow.tasks[0]!.params, { url: "https://example.com", method: "post" })
     }))
+
+  // Validation is linear in tasks and edges: a quadratic walk takes tens of seconds here (it took 36 s to load and
+  // 49 s to validate such a file); the bound is the test's timeout, far above the linear cost.
+  it.effect("validates 20,000 tasks joined by one task, by name and by reference, within seconds", () =>
+    Effect.gen(function*() {
+      const n = 20_000
+      const tasks: Array<Record<string, unknown>> = []
+      for (let i = 0; i < n; i++) tasks.push({ id: `t${i}`, name: `step ${i}`, method: "mcp/tool.echo", params: { message: "hi" } })
+      tasks.push({
+        id: "join",
+        method: "mcp/tool.echo",
+        dependencies: tasks.map((t, i) => (i % 2 === 0 ? t["id"] : t["name"])),
+        params: { message: "${t0} ${step 1}" }
+      })
+      const { workflow } = yield* WorkflowLoader.fromObject({ name: "wide", tasks }, { catalog })
+      assert.strictEqual(workflow.tasks.length, n + 1)
+      assert.strictEqual(workflow.tasks[n]!.dependencies.length, n)
+      const cyclic = [{ ...tasks[0]!, dependencies: ["join"] }, ...tasks.slice(1)]
+      const error = yield* Effect.flip(WorkflowLoader.fromObject({ name: "wide", tasks: cyclic }, { catalog }))
+      assert.deepStrictEqual(error.issues.map((issue) => issue.message), ["dependency cycle: t0 → join → t0"])
+    }), { timeout: 10_000 })
 })

@@ -334,12 +334,17 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     } else byId.set(task.id, task)
   }
   const nameCount = new Map<string, number>()
-  for (const task of rawTasks) if (task.name !== "") nameCount.set(task.name, (nameCount.get(task.name) ?? 0) + 1)
+  const byName = new Map<string, RawTask>()
+  for (const task of rawTasks) {
+    if (task.name === "") continue
+    nameCount.set(task.name, (nameCount.get(task.name) ?? 0) + 1)
+    if (!byName.has(task.name)) byName.set(task.name, task)
+  }
   const resolveRef = (ref: string, path: Path, what: string): string | undefined => {
     const direct = byId.get(ref)
     if (direct !== undefined) return direct.id
     const count = nameCount.get(ref) ?? 0
-    if (count === 1) return rawTasks.find((t) => t.name === ref)!.id
+    if (count === 1) return byName.get(ref)!.id
     if (count > 1) issue(path, `${what} '${ref}' is ambiguous: ${count} tasks have that name; use an id`)
     else issue(path, `${what} '${ref}' names no task in this workflow`)
     return undefined
@@ -364,8 +369,11 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
   for (const task of rawTasks) {
     const path: Path = ["tasks", task.index]
     const dependencies: Array<string> = []
+    const seen = new Set<string>()
     const addDep = (id: string) => {
-      if (!dependencies.includes(id)) dependencies.push(id)
+      if (seen.has(id)) return
+      seen.add(id)
+      dependencies.push(id)
     }
     for (const dep of task.dependencies) {
       const id = resolveRef(dep.ref, dep.path, "dependency")
@@ -416,7 +424,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
   }
 
   for (const cycle of Dag.cycles(specs.map((s) => ({ id: s.id, dependencies: s.dependencies })))) {
-    const first = rawTasks.find((t) => t.id === cycle[0])
+    const first = byId.get(cycle[0]!)
     issue(
       first === undefined ? ["tasks"] : ["tasks", first.index, "dependencies"],
       `dependency cycle: ${cycle.join(" → ")}`,
