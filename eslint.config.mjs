@@ -54,7 +54,11 @@ export default defineConfig(
     rules: {
       "no-restricted-properties": [
         "error",
-        { object: "process", property: "env", message: "Read configuration with Config; only main.ts reads the environment." },
+        {
+          object: "process",
+          property: "env",
+          message: "Read configuration with Config; only main.ts reads the environment."
+        },
         { object: "Date", property: "now", message: "Use Clock or DateTime, so tests can run on TestClock." },
         { object: "Math", property: "random", message: "Use Random." },
         ...["runPromise", "runPromiseExit", "runSync", "runSyncExit", "runFork", "runCallback"].map((property) => ({

@@ -87,9 +87,7 @@ const measured = async (
     client: after.client - before.client,
     database: Cpu.used(before.database, after.database)
   }
-  const runs = await session.probe.query((sql) =>
-    sql`SELECT created_at, finished_at FROM runs WHERE name = ${name}`
-  )
+  const runs = await session.probe.query((sql) => sql`SELECT created_at, finished_at FROM runs WHERE name = ${name}`)
   const created = runs.map((r) => Number(r.created_at))
   const latencies = runs.map((r) => Number(r.finished_at) - Number(r.created_at))
   const spanMs = Math.max(...runs.map((r) => Number(r.finished_at))) - Math.min(...created)

@@ -38,8 +38,11 @@ export const create = async (name: string): Promise<Database> => {
     name,
     url: `${server}/${name}`,
     drop: () =>
-      withClient(`${server}/postgres`, "gleitzeit-bench-admin", (sql) =>
-        sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined)
+      withClient(
+        `${server}/postgres`,
+        "gleitzeit-bench-admin",
+        (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      ).then(() => undefined)
   }
 }
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net"
 import * as ClusterDb from "./clusterDb.js"
 import * as ClusterNodes from "./clusterNodes.js"
 import * as ClusterSession from "./clusterSession.js"
-import { pollUntil, PollTimeout } from "./poll.js"
+import { PollTimeout, pollUntil } from "./poll.js"
 
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 60)
 const STEPS = Number(process.env.FAILOVER_STEPS ?? 3)
@@ -111,10 +111,12 @@ export const measure = async (n: number, settings: ClusterSession.SessionSetting
       await victim.exited
 
       // A run whose end the victim journaled before it died needs no resume.
-      const ended = owned.length === 0 ? [] : await probe.query((sql) =>
-        sql`SELECT DISTINCT run_id FROM events WHERE run_id IN ${sql.in(owned)}
+      const ended = owned.length === 0 ?
+        [] :
+        await probe.query((sql) =>
+          sql`SELECT DISTINCT run_id FROM events WHERE run_id IN ${sql.in(owned)}
             AND type IN ('RunCompleted', 'RunFailed', 'RunCancelled') AND at <= ${killedAt}`
-      ).then((rows) => rows.map((r) => String(r.run_id)))
+        ).then((rows) => rows.map((r) => String(r.run_id)))
       const affected = owned.filter((id) => !ended.includes(id))
       const resumedAt = new Map<string, number>()
       const readResumes = async () => {

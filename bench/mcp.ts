@@ -33,7 +33,9 @@ const program = Effect.gen(function*() {
   const viaSdk = direct.callTool("read_text_file", { path: file })
   const viaGleitzeit = Effect.suspend(() => {
     const checked = Protocol.checkParams(resolved.method, { path: file })
-    return Either.isLeft(checked) ? Effect.dieMessage("invalid") : resolved.provider.execute(resolved.method, checked.right, ctx)
+    return Either.isLeft(checked)
+      ? Effect.dieMessage("invalid")
+      : resolved.provider.execute(resolved.method, checked.right, ctx)
   })
   const sdk: Array<number> = []
   const gleitzeit: Array<number> = []

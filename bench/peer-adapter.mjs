@@ -2,6 +2,7 @@
 //   rm -rf /tmp/peers && cp -r ../shared/bench-peers /tmp/peers && (cd /tmp/peers && ./setup.sh)
 //   npm run build && EXTRA_BENCH="gleitzeit=node $PWD/bench/peer-adapter.mjs" /tmp/peers/run-all.sh bullmq
 // W1 is one run of N1 independent tasks (each journaled: started, completed); w1b_jobs_s adds N1 one-task runs.
+import { emit, P, range, timeW1, timeW2, timeW3, W2, W3 } from "/tmp/peers/bench/lib.mjs"
 import { WorkflowLoader } from "@gleitzeit/core"
 import { FnProvider, ProviderRegistry } from "@gleitzeit/providers"
 import { Embedded, Engine } from "@gleitzeit/runtime"
@@ -10,7 +11,6 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { emit, P, range, timeW1, timeW2, timeW3, W2, W3 } from "/tmp/peers/bench/lib.mjs"
 
 const peer = process.env.PEER_NAME || "gleitzeit"
 const dir = mkdtempSync(join(tmpdir(), "gleitzeit-peers-"))
@@ -25,34 +25,39 @@ const functions = [
   FnProvider.sync("c2", (p) => W3.s2(Number(p.a))),
   FnProvider.sync("c3", (p) => W3.s3(Number(p.b)))
 ]
-const runtime = ManagedRuntime.make(Embedded.layer({ filename: join(dir, "journal.db"), functions, concurrency: P.CONC }))
+const runtime = ManagedRuntime.make(
+  Embedded.layer({ filename: join(dir, "journal.db"), functions, concurrency: P.CONC })
+)
 const engine = await runtime.runPromise(Engine.Engine)
 const registry = await runtime.runPromise(ProviderRegistry.ProviderRegistry)
-const load = (doc) => runtime.runPromise(Effect.map(WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }), (l) => l.workflow))
+const load = (doc) =>
+  runtime.runPromise(Effect.map(WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }), (l) => l.workflow))
 const execute = (wf) => runtime.runPromise(engine.execute(wf))
 
 const wide = (n) => load({ name: "w1", tasks: range(n).map((i) => ({ id: `t${i}`, method: "fn/noop", retry: 1 })) })
 const single = await load({ name: "w1b", tasks: [{ id: "t", method: "fn/noop", retry: 1 }] })
-const diamond = (x) => load({
-  name: "w2",
-  tasks: [
-    { id: "s1", method: "fn/s1", params: { x } },
-    { id: "s2", method: "fn/s2", params: { a: "${s1}" } },
-    { id: "s3", method: "fn/s3", params: { a: "${s1}" } },
-    { id: "s4", method: "fn/s4", params: { b: "${s2}", c: "${s3}" } },
-    { id: "s5", method: "fn/s5", params: { d: "${s4}" } }
-  ],
-  outputs: { value: "${s5}" }
-})
-const chain = (x) => load({
-  name: "w3",
-  tasks: [
-    { id: "c1", method: "fn/c1", params: { x } },
-    { id: "c2", method: "fn/c2", params: { a: "${c1}" } },
-    { id: "c3", method: "fn/c3", params: { b: "${c2}" } }
-  ],
-  outputs: { value: "${c3}" }
-})
+const diamond = (x) =>
+  load({
+    name: "w2",
+    tasks: [
+      { id: "s1", method: "fn/s1", params: { x } },
+      { id: "s2", method: "fn/s2", params: { a: "${s1}" } },
+      { id: "s3", method: "fn/s3", params: { a: "${s1}" } },
+      { id: "s4", method: "fn/s4", params: { b: "${s2}", c: "${s3}" } },
+      { id: "s5", method: "fn/s5", params: { d: "${s4}" } }
+    ],
+    outputs: { value: "${s5}" }
+  })
+const chain = (x) =>
+  load({
+    name: "w3",
+    tasks: [
+      { id: "c1", method: "fn/c1", params: { x } },
+      { id: "c2", method: "fn/c2", params: { a: "${c1}" } },
+      { id: "c3", method: "fn/c3", params: { b: "${c2}" } }
+    ],
+    outputs: { value: "${c3}" }
+  })
 const runW1 = async (n, label) => {
   const wf = await wide(n)
   let done

@@ -50,14 +50,19 @@ const check = (cond: boolean, message: string) => {
 /** Runs the workloads the way the peers' harness does: plain promises over a runtime built once. */
 const main = async (filename: string) => {
   const runtime = ManagedRuntime.make(
-    Embedded.layer({ filename, functions, concurrency: 256 }).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+    Embedded.layer({ filename, functions, concurrency: 256 }).pipe(
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+    )
   )
   try {
     const engine = await runtime.runPromise(Engine.Engine)
     const registry = await runtime.runPromise(ProviderRegistry.ProviderRegistry)
     const load = (doc: unknown) =>
       runtime.runPromise(
-        WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }).pipe(Effect.map((l) => l.workflow), Effect.orDie)
+        WorkflowLoader.fromObject(doc, { catalog: registry.catalog() }).pipe(
+          Effect.map((l) => l.workflow),
+          Effect.orDie
+        )
       )
     const execute = (wf: Workflow.Workflow) => runtime.runPromise(engine.execute(wf))
 
@@ -107,7 +112,12 @@ const main = async (filename: string) => {
       const ms = performance.now() - t0
       const cpu = cpuMs() - c0
       check(outcome.status === "completed", `W1a status ${outcome.status}`)
-      rows.push({ workload: `W1a ${N1} tasks in one run`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "total ms": Math.round(ms) })
+      rows.push({
+        workload: `W1a ${N1} tasks in one run`,
+        "tasks/s": Math.round(N1 / (ms / 1000)),
+        "cpu ms/task": +(cpu / N1).toFixed(3),
+        "total ms": Math.round(ms)
+      })
     }
     if (ONLY.includes("w1b")) {
       const c0 = cpuMs()
@@ -116,7 +126,12 @@ const main = async (filename: string) => {
       const ms = performance.now() - t0
       const cpu = cpuMs() - c0
       check(outcomes.every((o) => o.status === "completed"), "W1b all completed")
-      rows.push({ workload: `W1b ${N1} one-task runs`, "tasks/s": Math.round(N1 / (ms / 1000)), "cpu ms/task": +(cpu / N1).toFixed(3), "total ms": Math.round(ms) })
+      rows.push({
+        workload: `W1b ${N1} one-task runs`,
+        "tasks/s": Math.round(N1 / (ms / 1000)),
+        "cpu ms/task": +(cpu / N1).toFixed(3),
+        "total ms": Math.round(ms)
+      })
     }
     if (ONLY.includes("w2")) {
       const wfs = await Promise.all(Array.from({ length: N2 }, (_, x) => diamond(x)))
@@ -132,7 +147,15 @@ const main = async (filename: string) => {
       }))
       const ms = performance.now() - t0
       const cpu = cpuMs() - c0
-      rows.push({ workload: `W2 ${N2} diamonds at once`, "tasks/s": Math.round((N2 * 5) / (ms / 1000)), "workflows/s": Math.round(N2 / (ms / 1000)), "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(ms) })
+      rows.push({
+        workload: `W2 ${N2} diamonds at once`,
+        "tasks/s": Math.round((N2 * 5) / (ms / 1000)),
+        "workflows/s": Math.round(N2 / (ms / 1000)),
+        "cpu ms/task": +(cpu / (N2 * 5)).toFixed(3),
+        "p50 ms": +pct(lats, 50).toFixed(2),
+        "p99 ms": +pct(lats, 99).toFixed(2),
+        "total ms": Math.round(ms)
+      })
     }
     if (ONLY.includes("w3")) {
       const lats: Array<number> = []
@@ -145,7 +168,13 @@ const main = async (filename: string) => {
         check((outcome.outputs as { value: number }).value === 2 * (x + 1) + 3, `W3 ${x} value`)
       }
       const cpu = cpuMs() - c0
-      rows.push({ workload: `W3 ${N3} serial 3-step chains`, "cpu ms/task": +(cpu / (N3 * 3)).toFixed(3), "p50 ms": +pct(lats, 50).toFixed(2), "p99 ms": +pct(lats, 99).toFixed(2), "total ms": Math.round(lats.reduce((a, b) => a + b, 0)) })
+      rows.push({
+        workload: `W3 ${N3} serial 3-step chains`,
+        "cpu ms/task": +(cpu / (N3 * 3)).toFixed(3),
+        "p50 ms": +pct(lats, 50).toFixed(2),
+        "p99 ms": +pct(lats, 99).toFixed(2),
+        "total ms": Math.round(lats.reduce((a, b) => a + b, 0))
+      })
     }
     return rows
   } finally {

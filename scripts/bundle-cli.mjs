@@ -10,6 +10,9 @@ await build({
   format: "esm",
   target: "node20",
   external: ["better-sqlite3", "ssh2", "cpu-features"],
-  banner: { js: "import { createRequire as __gleitzeitRequire } from \"node:module\"\nconst require = __gleitzeitRequire(import.meta.url)" },
+  banner: {
+    js:
+      "import { createRequire as __gleitzeitRequire } from \"node:module\"\nconst require = __gleitzeitRequire(import.meta.url)"
+  },
   logLevel: "warning"
 })

@@ -179,11 +179,16 @@ describe("gleitzeit status/list/logs/init/providers", () => {
 
   it("list shows runs, newest first, filtered by status", async () => {
     await Cli.run(["run", quickstart], opts())
-    const file = write("f.yaml", "tasks:\n  - { id: x, method: http/request, params: { url: \"http://127.0.0.1:9/\" }, retry: 1 }\n")
+    const file = write(
+      "f.yaml",
+      "tasks:\n  - { id: x, method: http/request, params: { url: \"http://127.0.0.1:9/\" }, retry: 1 }\n"
+    )
     await Cli.run(["run", file], opts())
     const all = JSON.parse((await Cli.run(["list", "--json"], opts())).stdout) as Array<{ status: string }>
     assert.deepStrictEqual(all.map((r) => r.status), ["failed", "completed"])
-    const failed = JSON.parse((await Cli.run(["list", "--status", "failed", "--json"], opts())).stdout) as Array<unknown>
+    const failed = JSON.parse((await Cli.run(["list", "--status", "failed", "--json"], opts())).stdout) as Array<
+      unknown
+    >
     assert.strictEqual(failed.length, 1)
   })
 })

@@ -71,8 +71,10 @@ describe("LLM tasks on a cluster", () => {
   })
 
   it("with --llm-routing model, every call of a model executes on one node; other tasks still spread", async () => {
-    const adds = Array.from({ length: 12 }, (_, i) =>
-      `  - id: a${i}\n    method: mcp/tool.add\n    params: { a: ${i}, b: 1 }\n`).join("")
+    const adds = Array.from(
+      { length: 12 },
+      (_, i) => `  - id: a${i}\n    method: mcp/tool.add\n    params: { a: ${i}, b: 1 }\n`
+    ).join("")
     const file = byModel.write("mixed.yaml", `${chats(12)}${adds}`)
     const result = await run(["submit", file, "--wait"], byModel.opts)
     expect(result.code, result.stderr).toBe(0)

@@ -43,7 +43,9 @@ const chain = (prefix: string, i: number, held: string) =>
 /** `n` independent demo-tool tasks. */
 const fanOut = (name: string, n: number, dependencies: ReadonlyArray<string> = []) =>
   range(n).map((i) =>
-    `  - id: t${i}\n    method: mcp/tool.add\n    params: { a: ${i}, b: 1 }\n    dependencies: [${dependencies.join(", ")}]\n`
+    `  - id: t${i}\n    method: mcp/tool.add\n    params: { a: ${i}, b: 1 }\n    dependencies: [${
+      dependencies.join(", ")
+    }]\n`
   ).join("").replace(/^/, `name: ${name}\ntasks:\n`)
 
 const hits = (path: string) => server.hits.get(path) ?? 0
@@ -171,7 +173,9 @@ describe("cluster of node processes", () => {
     expect(resumed.map((r) => r.run_id).sort()).toEqual([...victimRuns].sort())
     const delays = resumed.map((r) => Number(r.at) - killedAt).sort((a, b) => a - b)
     console.log(
-      `failover: ${victimRuns.length} runs of ${victim.owner} resumed ${delays[0]}–${delays[delays.length - 1]} ms after kill -9`
+      `failover: ${victimRuns.length} runs of ${victim.owner} resumed ${delays[0]}–${
+        delays[delays.length - 1]
+      } ms after kill -9`
     )
     await expectEachTaskCompletedOnce(ids)
     for (const i of range(30)) {
@@ -208,7 +212,9 @@ describe("cluster of node processes", () => {
     )
     expect(notCompleted[0]!.n).toBe("0")
     const failures = await cluster.sql<{ n: string }>(
-      `SELECT count(*) AS n FROM events WHERE run_id IN (${inList(ids)}) AND type IN ('TaskAttemptFailed', 'TaskFailed')`
+      `SELECT count(*) AS n FROM events WHERE run_id IN (${
+        inList(ids)
+      }) AND type IN ('TaskAttemptFailed', 'TaskFailed')`
     )
     expect(failures[0]!.n).toBe("0")
     // No attempt was interrupted and run again.

@@ -3,8 +3,6 @@
  * ChatML prompts, grammar-constrained output, token streaming, cancellation and embeddings. One thread per
  * context: on a 2-core machine two threads per context collapse under contention.
  */
-import { mkdirSync, renameSync } from "node:fs"
-import { join } from "node:path"
 import {
   type GbnfJsonSchema,
   getLlama,
@@ -20,6 +18,8 @@ import {
   type Token,
   TokenBias
 } from "node-llama-cpp"
+import { mkdirSync, renameSync } from "node:fs"
+import { join } from "node:path"
 import * as Gguf from "./gguf.js"
 
 /** A message of a chat prompt, already decoded from either wire format. */

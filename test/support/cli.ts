@@ -91,7 +91,9 @@ export const start = (args: ReadonlyArray<string>, options: { cwd: string; db: s
         const match = out.match(pattern)
         if (match) return resolveMatch(match)
         waiters.push({ pattern, resolve: resolveMatch })
-        void done.then((f) => reject(new Error(`process exited (${f.code}) before printing ${pattern}:\n${f.stdout}\n${f.stderr}`)))
+        void done.then((f) =>
+          reject(new Error(`process exited (${f.code}) before printing ${pattern}:\n${f.stdout}\n${f.stderr}`))
+        )
       }),
     done
   }

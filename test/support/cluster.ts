@@ -10,9 +10,9 @@ import { Cluster, Engine } from "@gleitzeit/runtime"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import { randomUUID } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { randomUUID } from "node:crypto"
 import { type Running, start, workspace } from "./cli.js"
 
 const adminUrl = process.env["GLEITZEIT_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -82,7 +82,9 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
   try {
     await query(adminUrl, `CREATE DATABASE ${database}`)
   } catch (cause) {
-    throw new Error(`PostgreSQL at ${adminUrl} is not reachable (start it: see reference/test-infrastructure.md): ${String(cause)}`)
+    throw new Error(
+      `PostgreSQL at ${adminUrl} is not reachable (start it: see reference/test-infrastructure.md): ${String(cause)}`
+    )
   }
   const u = new URL(adminUrl)
   u.pathname = `/${database}`
@@ -133,7 +135,8 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
     await until(async () => {
       const probe = await submit(
         `name: settle\ntasks:\n${
-          Array.from({ length: 24 }, (_, i) => `  - id: p${i}\n    method: mcp/tool.echo\n    params: { message: "${i}" }\n`)
+          Array.from({ length: 24 }, (_, i) =>
+            `  - id: p${i}\n    method: mcp/tool.echo\n    params: { message: "${i}" }\n`)
             .join("")
         }`
       )
@@ -162,7 +165,10 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
       // GLEITZEIT_TEST_NODE_LOGS=DIR keeps what each node printed, to look into a failure.
       const logs = process.env["GLEITZEIT_TEST_NODE_LOGS"]
       for (const node of logs === undefined ? [] : everyNode) {
-        writeFileSync(`${logs}/${node.name}-${node.port}.log`, `${node.process.stdout()}\n--- stderr\n${node.process.stderr()}`)
+        writeFileSync(
+          `${logs}/${node.name}-${node.port}.log`,
+          `${node.process.stdout()}\n--- stderr\n${node.process.stderr()}`
+        )
       }
       for (const node of nodes.values()) {
         if (node.process.child.exitCode === null && node.process.child.signalCode === null) {

@@ -49,7 +49,10 @@ const configOption = Options.file("config").pipe(
 export const root = Command.make("gleitzeit", { config: configOption })
 
 const fail = (code: number, message?: string) =>
-  Effect.zipRight(message === undefined ? Effect.void : Console.error(message), Effect.fail(new ExitCode.Exit({ code })))
+  Effect.zipRight(
+    message === undefined ? Effect.void : Console.error(message),
+    Effect.fail(new ExitCode.Exit({ code }))
+  )
 
 const settings = Effect.flatMap(root, ({ config }) => CliConfig.load(Option.getOrUndefined(config))).pipe(
   Effect.catchAll((error) => fail(ExitCode.InvalidInput, `configuration: ${error.message}`))
@@ -69,11 +72,12 @@ const mcpServers = (scope: McpScope) =>
       )
       if (scope.workflow === undefined) return configured
       const file = scope.workflow
-      const declared = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown }).pipe(
-        Effect.orElseSucceed(() => ({ providers: undefined })),
-        Effect.flatMap((document) => McpConfig.fromProviders(document.providers)),
-        Effect.catchAll((error) => fail(ExitCode.InvalidInput, `✘ ${file}: providers.mcp: ${error.message}`))
-      )
+      const declared = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown })
+        .pipe(
+          Effect.orElseSucceed(() => ({ providers: undefined })),
+          Effect.flatMap((document) => McpConfig.fromProviders(document.providers)),
+          Effect.catchAll((error) => fail(ExitCode.InvalidInput, `✘ ${file}: providers.mcp: ${error.message}`))
+        )
       return McpConfig.merge(configured, declared)
     })
 
@@ -91,9 +95,10 @@ const llmSettings = (scope: McpScope) =>
       )
       if (scope.workflow === undefined) return configured
       const file = scope.workflow
-      const document = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown }).pipe(
-        Effect.orElseSucceed(() => ({ providers: undefined }))
-      )
+      const document = yield* Effect.try(() => (parse(readFileSync(file, "utf8")) ?? {}) as { providers?: unknown })
+        .pipe(
+          Effect.orElseSucceed(() => ({ providers: undefined }))
+        )
       const declared = LlmConfig.fromProviders(document.providers)
       for (const warning of declared.warnings) yield* Console.error(`warning: ${file}: ${warning}`)
       return LlmConfig.merge(configured, declared)
@@ -304,14 +309,17 @@ const run = Command.make(
   "run",
   { file: Args.file({ name: "file", exists: "yes" }), json: jsonOption },
   ({ file, json }) =>
-    withRuntime(Effect.gen(function*() {
-      const registry = yield* ProviderRegistry.ProviderRegistry
-      const workflow = yield* readWorkflow(file, catalogOf(registry), json)
-      const engine = yield* Engine.Engine
-      const runId = yield* engine.submit(workflow)
-      const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
-      yield* finish(outcome, json)
-    }), { workflow: file })
+    withRuntime(
+      Effect.gen(function*() {
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        const workflow = yield* readWorkflow(file, catalogOf(registry), json)
+        const engine = yield* Engine.Engine
+        const runId = yield* engine.submit(workflow)
+        const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
+        yield* finish(outcome, json)
+      }),
+      { workflow: file }
+    )
 ).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))
 
 const submit = Command.make(
@@ -328,16 +336,19 @@ const submit = Command.make(
           ExitCode.InvalidInput,
           "✘ submit needs a cluster: set `database` to its postgres:// URL (gleitzeit.yaml or GLEITZEIT_DATABASE)"
         )
-        : withRuntime(Effect.gen(function*() {
-          const registry = yield* ProviderRegistry.ProviderRegistry
-          const workflow = yield* readWorkflow(file, catalogOf(registry), json)
-          const engine = yield* Engine.Engine
-          const runId = yield* engine.submit(workflow)
-          if (!wait) return yield* Console.log(json ? JSON.stringify({ runId }) : runId)
-          if (!json) yield* Console.log(`▶ run ${runId} submitted`)
-          const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
-          yield* finish(outcome, json)
-        }), { workflow: file }))
+        : withRuntime(
+          Effect.gen(function*() {
+            const registry = yield* ProviderRegistry.ProviderRegistry
+            const workflow = yield* readWorkflow(file, catalogOf(registry), json)
+            const engine = yield* Engine.Engine
+            const runId = yield* engine.submit(workflow)
+            if (!wait) return yield* Console.log(json ? JSON.stringify({ runId }) : runId)
+            if (!json) yield* Console.log(`▶ run ${runId} submitted`)
+            const outcome = yield* follow(runId, 0, Printer.namesOf(workflow), json)
+            yield* finish(outcome, json)
+          }),
+          { workflow: file }
+        ))
 ).pipe(Command.withDescription("Hand a workflow to the cluster and print its run id; --wait follows it to the end"))
 
 const addressOption = (name: string, description: string) =>
@@ -345,7 +356,8 @@ const addressOption = (name: string, description: string) =>
     Options.withDescription(description),
     Options.mapEffect((text) =>
       Option.match(ClusterSharding.parseAddress(text), {
-        onNone: () => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: expected host:port, got '${text}'`))),
+        onNone: () =>
+          Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: expected host:port, got '${text}'`))),
         onSome: Effect.succeed
       })
     )
@@ -360,14 +372,22 @@ const node = Command.make(
     advertise: addressOption("advertise", "address other members reach this node on (default: --listen)").pipe(
       Options.optional
     ),
-    name: Options.text("name").pipe(Options.withDescription("node name in the journal (default: host:port)"), Options.optional),
-    concurrency: Options.integer("concurrency").pipe(Options.withDescription("task attempts at once"), Options.optional),
+    name: Options.text("name").pipe(
+      Options.withDescription("node name in the journal (default: host:port)"),
+      Options.optional
+    ),
+    concurrency: Options.integer("concurrency").pipe(
+      Options.withDescription("task attempts at once"),
+      Options.optional
+    ),
     drainTimeout: Options.integer("drain-timeout").pipe(
       Options.withDescription("seconds a stopping node lets attempts in flight finish"),
       Options.withDefault(20)
     ),
     llmRouting: Options.choice("llm-routing", ["task", "model"]).pipe(
-      Options.withDescription("LLM calls go to workers by task (spread, the default) or by model (to where it is loaded)"),
+      Options.withDescription(
+        "LLM calls go to workers by task (spread, the default) or by model (to where it is loaded)"
+      ),
       Options.withDefault("task" as const)
     ),
     database: Options.text("database").pipe(
@@ -440,13 +460,16 @@ const validate = Command.make(
   "validate",
   { file: Args.file({ name: "file", exists: "yes" }) },
   ({ file }) =>
-    withProviders(Effect.gen(function*() {
-      const registry = yield* ProviderRegistry.ProviderRegistry
-      const workflow: Workflow.Workflow = yield* readWorkflow(file, catalogOf(registry), false)
-      yield* Console.log(
-        `✔ ${file} is valid: ${workflow.name}, ${workflow.tasks.length} task${workflow.tasks.length === 1 ? "" : "s"}`
-      )
-    }), { workflow: file })
+    withProviders(
+      Effect.gen(function*() {
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        const workflow: Workflow.Workflow = yield* readWorkflow(file, catalogOf(registry), false)
+        yield* Console.log(
+          `✔ ${file} is valid: ${workflow.name}, ${workflow.tasks.length} task${workflow.tasks.length === 1 ? "" : "s"}`
+        )
+      }),
+      { workflow: file }
+    )
 ).pipe(Command.withDescription("Check a workflow file and report every problem with its line and column"))
 
 const runArg = Args.text({ name: "run" }).pipe(Args.withDescription("run id"))
@@ -496,7 +519,9 @@ const logs = Command.make(
       yield* RunLog.events(runId, { follow: keepFollowing }).pipe(
         Stream.runForEach((event) => {
           const line = Printer.renderEvent(event, names.value)
-          return line === undefined ? Effect.void : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
+          return line === undefined
+            ? Effect.void
+            : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
         })
       )
     }))
@@ -506,27 +531,30 @@ const resume = Command.make(
   "resume",
   { run: runArg.pipe(Args.optional), all: Options.boolean("all"), json: jsonOption },
   ({ all, json, run: runOpt }) =>
-    withRuntime(Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const journal = yield* Journal.Journal
-      if (all) {
-        const resumed = yield* engine.recover
-        yield* Console.log(resumed.length === 0 ? "nothing to resume" : `resumed ${resumed.join(", ")}`)
-        const outcomes = yield* Effect.forEach(resumed, (id) => Effect.orDie(engine.wait(id)))
-        for (const o of outcomes) yield* Console.log(`${o.runId}: ${o.status}`)
-        if (outcomes.some((o) => o.status !== "completed")) {
-          return yield* Effect.fail(new ExitCode.Exit({ code: ExitCode.RunNotCompleted }))
+    withRuntime(
+      Effect.gen(function*() {
+        const engine = yield* Engine.Engine
+        const journal = yield* Journal.Journal
+        if (all) {
+          const resumed = yield* engine.recover
+          yield* Console.log(resumed.length === 0 ? "nothing to resume" : `resumed ${resumed.join(", ")}`)
+          const outcomes = yield* Effect.forEach(resumed, (id) => Effect.orDie(engine.wait(id)))
+          for (const o of outcomes) yield* Console.log(`${o.runId}: ${o.status}`)
+          if (outcomes.some((o) => o.status !== "completed")) {
+            return yield* Effect.fail(new ExitCode.Exit({ code: ExitCode.RunNotCompleted }))
+          }
+          return
         }
-        return
-      }
-      if (Option.isNone(runOpt)) return yield* fail(ExitCode.InvalidInput, "give a run id, or --all")
-      const runId = runOpt.value
-      const afterSeq = yield* journal.lastSeq(runId)
-      yield* engine.resume(runId).pipe(Effect.catchTags({ RunNotFound: runNotFound, InvalidRunState: runNotFound }))
-      const workflow = Option.getOrThrow(yield* journal.workflow(runId))
-      const outcome = yield* follow(runId, afterSeq, Printer.namesOf(workflow), json)
-      yield* finish(outcome, json)
-    }), {})
+        if (Option.isNone(runOpt)) return yield* fail(ExitCode.InvalidInput, "give a run id, or --all")
+        const runId = runOpt.value
+        const afterSeq = yield* journal.lastSeq(runId)
+        yield* engine.resume(runId).pipe(Effect.catchTags({ RunNotFound: runNotFound, InvalidRunState: runNotFound }))
+        const workflow = Option.getOrThrow(yield* journal.workflow(runId))
+        const outcome = yield* follow(runId, afterSeq, Printer.namesOf(workflow), json)
+        yield* finish(outcome, json)
+      }),
+      {}
+    )
 ).pipe(Command.withDescription("Resume an unfinished run (e.g. after a crash); completed tasks are not run again"))
 
 const cancel = Command.make(
@@ -546,19 +574,22 @@ const providers = Command.make(
   "providers",
   {},
   () =>
-    withProviders(Effect.gen(function*() {
-      const registry = yield* ProviderRegistry.ProviderRegistry
-      const health = yield* registry.health
-      const rows = registry.providers().flatMap((p) =>
-        p.spec.methods.map((m) => [
-          p.id,
-          m.name + (m.aliases === undefined || m.aliases.length === 0 ? "" : ` (= ${m.aliases.join(", ")})`),
-          health.find((h) => h.id === p.id)?.health.status ?? "-",
-          m.description
-        ])
-      )
-      yield* Console.log(Printer.table(["PROVIDER", "METHOD", "HEALTH", "DESCRIPTION"], rows))
-    }), {})
+    withProviders(
+      Effect.gen(function*() {
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        const health = yield* registry.health
+        const rows = registry.providers().flatMap((p) =>
+          p.spec.methods.map((m) => [
+            p.id,
+            m.name + (m.aliases === undefined || m.aliases.length === 0 ? "" : ` (= ${m.aliases.join(", ")})`),
+            health.find((h) => h.id === p.id)?.health.status ?? "-",
+            m.description
+          ])
+        )
+        yield* Console.log(Printer.table(["PROVIDER", "METHOD", "HEALTH", "DESCRIPTION"], rows))
+      }),
+      {}
+    )
 ).pipe(Command.withDescription("List providers, their methods and health"))
 
 const init = Command.make(

@@ -120,7 +120,6 @@ const loadSection = <A>(
   descriptor: Config.Config<A>
 ): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => loadWith(file, Config.nested(descriptor, section))
 
-
 /** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
 export const loadLlm = (
   file: string | undefined

@@ -56,9 +56,9 @@ export const renderEvent = (event: Event.Event, names: TaskNames): string | unde
         event.node === undefined ? "" : `  (on ${event.node})`
       }`
     case "TaskAttemptFailed":
-      return `  ! ${label(names, event.taskId)} attempt ${event.attempt} failed: ${messageOf(event.error)} — retrying in ${
-        duration(event.retryInMs)
-      }`
+      return `  ! ${label(names, event.taskId)} attempt ${event.attempt} failed: ${
+        messageOf(event.error)
+      } — retrying in ${duration(event.retryInMs)}`
     case "TaskFailed":
       return `  ✗ ${label(names, event.taskId)} failed: ${messageOf(event.error)}`
     case "TaskSkipped":
@@ -89,17 +89,22 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
   return [line(header), ...rows.map(line)].join("\n")
 }
 
-const time = (ms: number | undefined): string => ms === undefined ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19)
+const time = (ms: number | undefined): string =>
+  ms === undefined ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19)
 
 /** The `status` view of a run. */
 export const renderStatus = (run: Run.RunRecord, tasks: ReadonlyArray<Run.TaskRecord>): string => {
-  const took = run.startedAt !== undefined && run.finishedAt !== undefined ? duration(run.finishedAt - run.startedAt) : "-"
+  const took = run.startedAt !== undefined && run.finishedAt !== undefined
+    ? duration(run.finishedAt - run.startedAt)
+    : "-"
   const head = [
     `run       ${run.id}`,
     `workflow  ${run.name} (${run.workflowId})`,
     `status    ${run.status}${run.error === undefined ? "" : ` — ${run.error.message}`}`,
     `created   ${time(run.createdAt)}   took ${took}`,
-    ...(run.outputs !== undefined && JSON.stringify(run.outputs) !== "{}" ? [`outputs   ${preview(run.outputs, 100)}`] : [])
+    ...(run.outputs !== undefined && JSON.stringify(run.outputs) !== "{}"
+      ? [`outputs   ${preview(run.outputs, 100)}`]
+      : [])
   ]
   const rows = tasks.map((t) => [
     t.taskId,

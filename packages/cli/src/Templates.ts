@@ -10,7 +10,9 @@ export type Kind = typeof kinds[number]
 
 /** The YAML of a starter workflow. */
 export const render = (name: string, kind: Kind): string => {
-  const header = `# ${name} — a Gleitzeit workflow. Run it with: gleitzeit run ${name}.yaml\nname: ${JSON.stringify(name)}\n`
+  const header = `# ${name} — a Gleitzeit workflow. Run it with: gleitzeit run ${name}.yaml\nname: ${
+    JSON.stringify(name)
+  }\n`
   switch (kind) {
     case "basic":
       return `${header}description: Adds and multiplies with the built-in tools, passing results by reference

@@ -44,9 +44,10 @@ const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
 const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
 
 /** `GLEITZEIT_LOG_LEVEL` (e.g. `debug`, `info`) shows more than warnings, e.g. what a node is doing. */
-const logLevel = LogLevel.allLevels.find((level) =>
-  level.label.toLowerCase() === (process.env["GLEITZEIT_LOG_LEVEL"] ?? "warning").toLowerCase()
-) ?? LogLevel.Warning
+const logLevel =
+  LogLevel.allLevels.find((level) =>
+    level.label.toLowerCase() === (process.env["GLEITZEIT_LOG_LEVEL"] ?? "warning").toLowerCase()
+  ) ?? LogLevel.Warning
 
 main(process.argv).pipe(
   Effect.provide(NodeContext.layer),

@@ -59,8 +59,17 @@ export const expand = (doc: JsonObject, files: ReadonlyArray<string>): JsonObjec
   return {
     on_failure: "continue",
     ...rest,
-    metadata: { ...(JsonValue.isObject(doc["metadata"] ?? null) ? doc["metadata"] as JsonObject : {}), batch: { ...(doc["batch"] as JsonObject), files: files.length } },
-    tasks: files.map((file, i) => ({ id: `file-${i + 1}`, name: file, method, params: withPath(method, params, file), ...extra }))
+    metadata: {
+      ...(JsonValue.isObject(doc["metadata"] ?? null) ? doc["metadata"] as JsonObject : {}),
+      batch: { ...(doc["batch"] as JsonObject), files: files.length }
+    },
+    tasks: files.map((file, i) => ({
+      id: `file-${i + 1}`,
+      name: file,
+      method,
+      params: withPath(method, params, file),
+      ...extra
+    }))
   }
 }
 
@@ -80,7 +89,9 @@ export const globToRegExp = (pattern: string): RegExp => {
       const close = pattern.indexOf("}", i)
       if (close < 0) out += "\\{"
       else {
-        out += `(?:${pattern.slice(i + 1, close).split(",").map((alt) => alt.replace(/[.+^$()|\\]/g, "\\$&")).join("|")})`
+        out += `(?:${
+          pattern.slice(i + 1, close).split(",").map((alt) => alt.replace(/[.+^$()|\\]/g, "\\$&")).join("|")
+        })`
         i = close
       }
     } else if (c === "[") {

@@ -17,7 +17,8 @@ export const ranks: Readonly<Record<Name, number>> = { low: 0, normal: 1, high: 
 export const normal = ranks.normal
 
 /** Rank of a predecessor-style number: 1 → high, 2 → normal, 3 and above → low, 0 and below → urgent. */
-export const rankOfNumber = (n: number): number => n <= 0 ? ranks.urgent : n <= 1 ? ranks.high : n <= 2 ? ranks.normal : ranks.low
+export const rankOfNumber = (n: number): number =>
+  n <= 0 ? ranks.urgent : n <= 1 ? ranks.high : n <= 2 ? ranks.normal : ranks.low
 
 /** The name of a rank (for display). */
 export const nameOf = (rank: number): Name => rank >= 3 ? "urgent" : rank >= 2 ? "high" : rank >= 1 ? "normal" : "low"
@@ -26,4 +27,5 @@ export const nameOf = (rank: number): Name => rank >= 3 ? "urgent" : rank >= 2 ?
 export const Input = Schema.Union(Name, Schema.Number)
 
 /** The rank of a written priority. */
-export const rankOf = (input: typeof Input.Type): number => typeof input === "number" ? rankOfNumber(input) : ranks[input]
+export const rankOf = (input: typeof Input.Type): number =>
+  typeof input === "number" ? rankOfNumber(input) : ranks[input]

@@ -173,7 +173,13 @@ export const walk = (result: Json, ref: Reference): Either.Either<Json, Template
 }
 
 const typeName = (value: Json): string =>
-  value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`
+  value === null
+    ? "null"
+    : Array.isArray(value)
+    ? "a list"
+    : typeof value === "object"
+    ? "an object"
+    : `a ${typeof value}`
 
 /**
  * Substitutes every reference in `value`. `lookup` returns the result of a task (by id or name), or undefined

@@ -6,8 +6,8 @@ import * as Effect from "effect/Effect"
 import { isNode, LineCounter, parseDocument } from "yaml"
 import * as Batch from "./Batch.js"
 import * as ErrorCode from "./ErrorCode.js"
-import type { JsonObject } from "./Json.js"
 import * as Normalize from "./internal/normalize.js"
+import type { JsonObject } from "./Json.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Retry from "./Retry.js"
 import type { Workflow } from "./Workflow.js"
@@ -57,7 +57,12 @@ export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed
     const bytes = Buffer.byteLength(text, "utf8")
     if (bytes > limit) {
       return Effect.fail(
-        new WorkflowParseError({ file, line: 1, column: 1, message: `${file} is ${bytes} bytes; the limit is ${limit}` })
+        new WorkflowParseError({
+          file,
+          line: 1,
+          column: 1,
+          message: `${file} is ${bytes} bytes; the limit is ${limit}`
+        })
       )
     }
     const lineCounter = new LineCounter()
@@ -112,9 +117,13 @@ const expandBatch = (value: unknown, options: Options): Effect.Effect<unknown, W
   const file = options.file ?? "<input>"
   const failed = (message: string) =>
     Effect.fail(
-      WorkflowValidationError.fromIssues(file, [new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })])
+      WorkflowValidationError.fromIssues(file, [
+        new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })
+      ])
     )
-  if (options.listFiles === undefined) return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
+  if (options.listFiles === undefined) {
+    return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
+  }
   return options.listFiles(spec.directory, spec.pattern).pipe(
     Effect.catchAll((message) => failed(`cannot list ${spec.directory}/${spec.pattern}: ${message}`)),
     Effect.flatMap((files) =>
@@ -150,9 +159,12 @@ export const load = (
   text: string,
   options: Options = {}
 ): Effect.Effect<Loaded, WorkflowParseError | WorkflowValidationError> =>
-  Effect.flatMap(parse(text, options), (parsed) =>
-    Effect.flatMap(expandBatch(parsed.value, options), (value) =>
-      build(value, value === parsed.value ? parsed : undefined, options)))
+  Effect.flatMap(
+    parse(text, options),
+    (parsed) =>
+      Effect.flatMap(expandBatch(parsed.value, options), (value) =>
+        build(value, value === parsed.value ? parsed : undefined, options))
+  )
 
 /** Loads a workflow from a plain object in the workflow format (the TypeScript API). */
 export const fromObject = (

@@ -1,5 +1,5 @@
-import { Batch, WorkflowLoader } from "@gleitzeit/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Batch, WorkflowLoader } from "@gleitzeit/core"
 import * as Effect from "effect/Effect"
 
 describe("Batch", () => {
@@ -30,12 +30,29 @@ describe("Batch", () => {
     }, ["/d/a.txt", "/d/b.txt"])
     assert.strictEqual(expanded["on_failure"], "continue")
     assert.deepStrictEqual(expanded["tasks"], [
-      { id: "file-1", name: "/d/a.txt", method: "llm/chat", params: { model: "m", prompt: "Summarize", file_path: "/d/a.txt" }, retry: { max_attempts: 2 } },
-      { id: "file-2", name: "/d/b.txt", method: "llm/chat", params: { model: "m", prompt: "Summarize", file_path: "/d/b.txt" }, retry: { max_attempts: 2 } }
+      {
+        id: "file-1",
+        name: "/d/a.txt",
+        method: "llm/chat",
+        params: { model: "m", prompt: "Summarize", file_path: "/d/a.txt" },
+        retry: { max_attempts: 2 }
+      },
+      {
+        id: "file-2",
+        name: "/d/b.txt",
+        method: "llm/chat",
+        params: { model: "m", prompt: "Summarize", file_path: "/d/b.txt" },
+        retry: { max_attempts: 2 }
+      }
     ])
     const vision = Batch.expand({ template: { method: "llm/vision", params: { model: "v" } } }, ["/i/x.png"])
-    assert.deepStrictEqual((vision["tasks"] as Array<{ params: unknown }>)[0]!.params, { model: "v", image_path: "/i/x.png" })
-    const python = Batch.expand({ template: { method: "python/execute", params: { code: "x", context: { k: 1 } } } }, ["/p/f.csv"])
+    assert.deepStrictEqual((vision["tasks"] as Array<{ params: unknown }>)[0]!.params, {
+      model: "v",
+      image_path: "/i/x.png"
+    })
+    const python = Batch.expand({ template: { method: "python/execute", params: { code: "x", context: { k: 1 } } } }, [
+      "/p/f.csv"
+    ])
     assert.deepStrictEqual((python["tasks"] as Array<{ params: unknown }>)[0]!.params, {
       code: "x",
       context: { k: 1, file_path: "/p/f.csv" }
@@ -44,7 +61,8 @@ describe("Batch", () => {
 
   it.effect("the loader expands a batch workflow through the given file listing", () =>
     Effect.gen(function*() {
-      const text = "name: b\ntype: batch\nbatch: { directory: docs, pattern: '*.txt' }\ntemplate: { method: mcp/tool.echo, message: hi }\n"
+      const text =
+        "name: b\ntype: batch\nbatch: { directory: docs, pattern: '*.txt' }\ntemplate: { method: mcp/tool.echo, message: hi }\n"
       const seen: Array<string> = []
       const { workflow } = yield* WorkflowLoader.load(text, {
         listFiles: (directory, pattern) => {

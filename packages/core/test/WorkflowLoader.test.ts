@@ -556,21 +556,24 @@ describe("WorkflowLoader retry", () => {
 describe("WorkflowLoader references", () => {
   it.effect("makes references imply dependencies, by id and by name, without duplicates", () =>
     Effect.gen(function*() {
-      const { workflow } = yield* load(yaml(
-        "tasks:",
-        "  - id: fetch",
-        "    method: mcp/tool.echo",
-        "    params: { message: page }",
-        "  - id: count",
-        "    name: Counter",
-        "    method: mcp/tool.add",
-        "    params: { a: 1, b: 2 }",
-        "  - id: report",
-        "    method: mcp/tool.echo",
-        "    dependencies: [fetch]",
-        "    params:",
-        "      message: \"${fetch.response} has ${Counter.result} parts (${count.response})\""
-      ), { catalog })
+      const { workflow } = yield* load(
+        yaml(
+          "tasks:",
+          "  - id: fetch",
+          "    method: mcp/tool.echo",
+          "    params: { message: page }",
+          "  - id: count",
+          "    name: Counter",
+          "    method: mcp/tool.add",
+          "    params: { a: 1, b: 2 }",
+          "  - id: report",
+          "    method: mcp/tool.echo",
+          "    dependencies: [fetch]",
+          "    params:",
+          "      message: \"${fetch.response} has ${Counter.result} parts (${count.response})\""
+        ),
+        { catalog }
+      )
       assert.deepStrictEqual(workflow.tasks[2]!.dependencies.map(String), ["fetch", "count"])
     }))
 
@@ -592,10 +595,13 @@ describe("WorkflowLoader references", () => {
 
   it.effect("does not treat an escaped $${ as a reference", () =>
     Effect.gen(function*() {
-      const { workflow } = yield* load(yaml(
-        "tasks:",
-        "  - { id: a, method: mcp/tool.echo, params: { message: \"$${a.response} costs $${price}\" } }"
-      ), { catalog })
+      const { workflow } = yield* load(
+        yaml(
+          "tasks:",
+          "  - { id: a, method: mcp/tool.echo, params: { message: \"$${a.response} costs $${price}\" } }"
+        ),
+        { catalog }
+      )
       assert.deepStrictEqual(workflow.tasks[0]!.dependencies, [])
     }))
 

@@ -101,31 +101,37 @@ describe("WorkflowLoader validation", () => {
 
   it.effect("does not reject params that hold a reference, whole or interpolated", () =>
     Effect.gen(function*() {
-      const { workflow } = yield* load(yaml(
-        "tasks:",
-        "  - id: numbers",
-        "    method: mcp/tool.echo",
-        "    params: { message: \"[1, 2]\" }",
-        "  - id: add",
-        "    method: mcp/tool.add",
-        "    params: { a: \"${numbers.response}\", b: \"1${numbers.response}\" }",
-        "  - id: join",
-        "    method: mcp/tool.concat",
-        "    params: { strings: \"${numbers.list}\" }",
-        "  - id: get",
-        "    method: http/request",
-        "    params: { url: \"${numbers.response}\", headers: { x-token: \"${add.result}\" } }"
-      ), { catalog })
+      const { workflow } = yield* load(
+        yaml(
+          "tasks:",
+          "  - id: numbers",
+          "    method: mcp/tool.echo",
+          "    params: { message: \"[1, 2]\" }",
+          "  - id: add",
+          "    method: mcp/tool.add",
+          "    params: { a: \"${numbers.response}\", b: \"1${numbers.response}\" }",
+          "  - id: join",
+          "    method: mcp/tool.concat",
+          "    params: { strings: \"${numbers.list}\" }",
+          "  - id: get",
+          "    method: http/request",
+          "    params: { url: \"${numbers.response}\", headers: { x-token: \"${add.result}\" } }"
+        ),
+        { catalog }
+      )
       assert.deepStrictEqual(workflow.tasks.map((t) => t.dependencies.length), [0, 1, 1, 2])
     }))
 
   it.effect("still reports the other params problems of a task whose params hold a reference", () =>
     Effect.gen(function*() {
-      const error = yield* invalid(yaml(
-        "tasks:",
-        "  - { id: a, method: mcp/tool.echo, params: { message: hi } }",
-        "  - { id: b, method: mcp/tool.add, params: { a: \"${a.response}\", b: [2] } }"
-      ), { catalog })
+      const error = yield* invalid(
+        yaml(
+          "tasks:",
+          "  - { id: a, method: mcp/tool.echo, params: { message: hi } }",
+          "  - { id: b, method: mcp/tool.add, params: { a: \"${a.response}\", b: [2] } }"
+        ),
+        { catalog }
+      )
       assert.deepStrictEqual(error.issues.map((i) => i.path), ["tasks[1].params.b"])
     }))
 
@@ -262,22 +268,31 @@ describe("WorkflowLoader validation", () => {
 
   // Validation is linear in tasks and edges: a quadratic walk takes tens of seconds here (it took 36 s to load and
   // 49 s to validate such a file); the bound is the test's timeout, far above the linear cost.
-  it.effect("validates 20,000 tasks joined by one task, by name and by reference, within seconds", () =>
-    Effect.gen(function*() {
-      const n = 20_000
-      const tasks: Array<Record<string, unknown>> = []
-      for (let i = 0; i < n; i++) tasks.push({ id: `t${i}`, name: `step ${i}`, method: "mcp/tool.echo", params: { message: "hi" } })
-      tasks.push({
-        id: "join",
-        method: "mcp/tool.echo",
-        dependencies: tasks.map((t, i) => (i % 2 === 0 ? t["id"] : t["name"])),
-        params: { message: "${t0} ${step 1}" }
-      })
-      const { workflow } = yield* WorkflowLoader.fromObject({ name: "wide", tasks }, { catalog })
-      assert.strictEqual(workflow.tasks.length, n + 1)
-      assert.strictEqual(workflow.tasks[n]!.dependencies.length, n)
-      const cyclic = [{ ...tasks[0]!, dependencies: ["join"] }, ...tasks.slice(1)]
-      const error = yield* Effect.flip(WorkflowLoader.fromObject({ name: "wide", tasks: cyclic }, { catalog }))
-      assert.deepStrictEqual(error.issues.map((issue) => issue.message), ["dependency cycle: t0 → join → t0"])
-    }), { timeout: 10_000 })
+  it.effect(
+    "validates 20,000 tasks joined by one task, by name and by reference, within seconds",
+    () =>
+      Effect.gen(function*() {
+        const n = 20_000
+        const tasks: Array<Record<string, unknown>> = []
+        for (let i = 0; i < n; i++) {
+          tasks.push({ id: `t${i}`, name: `step ${i}`, method: "mcp/tool.echo", params: { message: "hi" } })
+        }
+        tasks.push({
+          id: "join",
+          method: "mcp/tool.echo",
+          dependencies: tasks.map((t, i) => (i % 2 === 0 ? t["id"] : t["name"])),
+          params: { message: "${t0} ${step 1}" }
+        })
+        const { workflow } = yield* WorkflowLoader.fromObject({ name: "wide", tasks }, { catalog })
+        assert.strictEqual(workflow.tasks.length, n + 1)
+        assert.strictEqual(workflow.tasks[n]!.dependencies.length, n)
+        const cyclic = [{ ...tasks[0]!, dependencies: ["join"] }, ...tasks.slice(1)]
+        const error = yield* Effect.flip(WorkflowLoader.fromObject({ name: "wide", tasks: cyclic }, { catalog }))
+        assert.deepStrictEqual(
+          error.issues.map((issue) => issue.message),
+          ["dependency cycle: t0 → join → t0"]
+        )
+      }),
+    { timeout: 10_000 }
+  )
 })

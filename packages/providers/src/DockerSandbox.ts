@@ -12,6 +12,7 @@
  * the run times out or its fiber is interrupted; containers left behind by a crashed process of this host are
  * removed at start.
  */
+import Docker from "dockerode"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,7 +20,6 @@ import * as Layer from "effect/Layer"
 import * as Pool from "effect/Pool"
 import * as RcMap from "effect/RcMap"
 import * as Schedule from "effect/Schedule"
-import Docker from "dockerode"
 import { availableParallelism, hostname } from "node:os"
 import { type Duplex, Writable } from "node:stream"
 import { Capture } from "./internal/sandbox/capture.js"
@@ -188,9 +188,7 @@ const removeContainer = (options: Options, container: Docker.Container) =>
     Effect.catchIf((error) => "cause" in error && statusCode(error.cause) === 404, () => Effect.void),
     Effect.retry({ times: 3, schedule: Schedule.spaced("200 millis") }),
     Effect.timeout(Duration.seconds(30)),
-    Effect.catchAll((error) =>
-      Effect.logWarning(`could not remove sandbox container ${container.id}`, error.message)
-    ),
+    Effect.catchAll((error) => Effect.logWarning(`could not remove sandbox container ${container.id}`, error.message)),
     Effect.asVoid
   )
 
@@ -240,9 +238,12 @@ export const make = (partial: Partial<Options> = {}) =>
             return host === hostname() && pid !== undefined && !isAlive(Number(pid))
               ? removeContainer(options, docker.getContainer(info.Id))
               : Effect.void
-          }, { discard: true })),
+          }, { discard: true })
+        ),
         Effect.timeout(Duration.seconds(5)),
-        Effect.catchAll(() => Effect.void)
+        Effect.catchAll(() =>
+          Effect.void
+        )
       )
 
     const labels = (extra: Record<string, string>) => ({ [sandboxLabel]: "python", [ownerLabel]: owner, ...extra })
@@ -329,8 +330,10 @@ export const make = (partial: Partial<Options> = {}) =>
               }))
           )
           const stream = yield* Effect.acquireRelease(
-            call("attach", (abortSignal) =>
-              container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true, abortSignal })
+            call(
+              "attach",
+              (abortSignal) =>
+                container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true, abortSignal })
             ).pipe(Effect.map((s) => s as unknown as Duplex)),
             (s) => Effect.sync(() => s.destroy())
           )

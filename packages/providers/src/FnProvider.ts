@@ -5,7 +5,7 @@ import { type Json, Protocol, ProviderError } from "@gleitzeit/core"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { healthy, type ExecuteContext, type Provider } from "./Provider.js"
+import { type ExecuteContext, healthy, type Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 
 /** A registered function. */
@@ -61,7 +61,8 @@ export const sync = <A = { readonly [key: string]: unknown }, I = A>(
   name: string,
   f: (params: A) => Json.Json,
   options: Options<A, I> = {}
-): Definition => make<A, I>(name, (params) => Effect.try({ try: () => f(params), catch: (cause) => failed(name, cause) }), options)
+): Definition =>
+  make<A, I>(name, (params) => Effect.try({ try: () => f(params), catch: (cause) => failed(name, cause) }), options)
 
 /** Defines a function from a Promise-returning function; the signal aborts when the task is interrupted. */
 export const promise = <A = { readonly [key: string]: unknown }, I = A>(

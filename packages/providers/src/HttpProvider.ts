@@ -9,9 +9,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Agent, type Dispatcher, interceptors } from "undici"
+import { errorCode, timeoutCodes } from "./internal/transport.js"
 import { healthy, type Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
-import { errorCode, timeoutCodes } from "./internal/transport.js"
 
 /** Settings of the HTTP provider. */
 export class HttpConfig extends Context.Tag("@gleitzeit/providers/HttpConfig")<HttpConfig, {

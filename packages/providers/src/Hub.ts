@@ -333,8 +333,7 @@ export const isInstanceFailure = (error: unknown): boolean => {
 }
 
 /** Whether an error may succeed elsewhere: a `ProviderError` whose verdict is retryable. */
-export const isRetryable = (error: unknown): boolean =>
-  error instanceof ProviderError.ProviderError && error.retryable
+export const isRetryable = (error: unknown): boolean => error instanceof ProviderError.ProviderError && error.retryable
 
 /** A counter per second of busy time (e.g. tokens/s from a `tokens` counter); 0 before any successful call. */
 export const throughput = (metrics: InstanceMetrics, counter: string): number =>

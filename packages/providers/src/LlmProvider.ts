@@ -131,9 +131,13 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       const listed = all.some((s) => s.instance.capabilities.some((c) => canonicalModel(c) === canonicalModel(model)))
       return anyHealthy && !listed
         ? Effect.fail(
-          Http.fail(method, { _tag: "NotFound" }, `model '${model}' is not served by any LLM endpoint (${
-            [...new Set(all.flatMap((s) => s.instance.capabilities.map(canonicalModel)))].join(", ")
-          })`)
+          Http.fail(
+            method,
+            { _tag: "NotFound" },
+            `model '${model}' is not served by any LLM endpoint (${
+              [...new Set(all.flatMap((s) => s.instance.capabilities.map(canonicalModel)))].join(", ")
+            })`
+          )
         )
         : Effect.void
     })
@@ -152,33 +156,33 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
     Effect.zipRight(
       knownModel(method, model),
       hub.use({ capability: model, method, ...(tags === undefined ? {} : { tags }) }, (instance) =>
-      Effect.gen(function*() {
-        const keys = [`model:${canonicalModel(model)}`, `endpoint:${instance.id}`]
-        const permit = yield* limiter.reserve(keys, estimated)
-        const result = yield* call(instance.resource).pipe(
-          Effect.timeoutFail({
-            duration: config.requestTimeout,
-            onTimeout: () =>
-              Http.fail(
-                method,
-                { _tag: "Timeout" },
-                `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`
+        Effect.gen(function*() {
+          const keys = [`model:${canonicalModel(model)}`, `endpoint:${instance.id}`]
+          const permit = yield* limiter.reserve(keys, estimated)
+          const result = yield* call(instance.resource).pipe(
+            Effect.timeoutFail({
+              duration: config.requestTimeout,
+              onTimeout: () =>
+                Http.fail(
+                  method,
+                  { _tag: "Timeout" },
+                  `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`
+                )
+            }),
+            Effect.tapError((error) =>
+              Effect.zipRight(
+                permit.settle(0),
+                error.reason._tag === "RateLimited" && error.reason.retryAfterMs !== undefined
+                  ? limiter.block(`endpoint:${instance.id}`, error.reason.retryAfterMs)
+                  : Effect.void
               )
-          }),
-          Effect.tapError((error) =>
-            Effect.zipRight(
-              permit.settle(0),
-              error.reason._tag === "RateLimited" && error.reason.retryAfterMs !== undefined
-                ? limiter.block(`endpoint:${instance.id}`, error.reason.retryAfterMs)
-                : Effect.void
             )
           )
-        )
-        const used = result.promptTokens + (result.completionTokens ?? 0)
-        yield* permit.settle(used)
-        yield* hub.count(instance.id, "tokens", result.completionTokens ?? 0)
-        return { result, instance: instance.id }
-      }))
+          const used = result.promptTokens + (result.completionTokens ?? 0)
+          yield* permit.settle(used)
+          yield* hub.count(instance.id, "tokens", result.completionTokens ?? 0)
+          return { result, instance: instance.id }
+        }))
     )
 
   /** Tries the model, then each fallback model, recording why each one before the server was passed over. */
@@ -260,43 +264,48 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       const models = [p.model, ...(p.fallback_models ?? [])]
       const cacheable = p.cache === true && ResponseCache.isDeterministic(p)
       const { fallbacks, value } = yield* withFallbacks(models, (model) =>
-        cached(cacheable, model, { chat, request: { ...prepared, model, stream: false } }, Effect.gen(function*() {
-          const run = (client: LlmClient): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
-            "messages" in prepared
-              ? client.chat({ ...prepared, model }, onToken)
-              : client.complete({ ...prepared, model }, onToken)
-          const served = yield* onEndpoint(method, model, p.tags, estimated, run)
-          const r = served.result
-          const parsed = yield* structured(method, p.format, r.text)
-          const toolCalls = r.toolCalls.map((c): Json.JsonObject => ({
-            ...(c.id === undefined ? {} : { id: c.id }),
-            name: c.name,
-            arguments: c.arguments
-          }))
-          const result: Json.JsonObject = {
-            response: r.text,
-            model,
-            instance: served.instance,
-            usage: {
-              prompt_tokens: r.promptTokens,
-              completion_tokens: r.completionTokens,
-              total_tokens: r.promptTokens + r.completionTokens
-            },
-            ...(chat
-              ? {
-                message: {
-                  role: "assistant",
-                  content: r.text,
-                  ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+        cached(
+          cacheable,
+          model,
+          { chat, request: { ...prepared, model, stream: false } },
+          Effect.gen(function*() {
+            const run = (client: LlmClient): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
+              "messages" in prepared
+                ? client.chat({ ...prepared, model }, onToken)
+                : client.complete({ ...prepared, model }, onToken)
+            const served = yield* onEndpoint(method, model, p.tags, estimated, run)
+            const r = served.result
+            const parsed = yield* structured(method, p.format, r.text)
+            const toolCalls = r.toolCalls.map((c): Json.JsonObject => ({
+              ...(c.id === undefined ? {} : { id: c.id }),
+              name: c.name,
+              arguments: c.arguments
+            }))
+            const result: Json.JsonObject = {
+              response: r.text,
+              model,
+              instance: served.instance,
+              usage: {
+                prompt_tokens: r.promptTokens,
+                completion_tokens: r.completionTokens,
+                total_tokens: r.promptTokens + r.completionTokens
+              },
+              ...(chat
+                ? {
+                  message: {
+                    role: "assistant",
+                    content: r.text,
+                    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+                  }
                 }
-              }
-              : {}),
-            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-            ...(parsed === undefined ? {} : { parsed }),
-            ...(r.doneReason === undefined ? {} : { done_reason: r.doneReason })
-          }
-          return result
-        })))
+                : {}),
+              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+              ...(parsed === undefined ? {} : { parsed }),
+              ...(r.doneReason === undefined ? {} : { done_reason: r.doneReason })
+            }
+            return result
+          })
+        ))
       return fallbacks.length === 0 ? value : { ...value, fallbacks }
     })
 
@@ -305,26 +314,31 @@ export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Eff
       const input = yield* Prepare.embedInput(method, p)
       const models = [p.model, ...(p.fallback_models ?? [])]
       const { fallbacks, value } = yield* withFallbacks(models, (model) =>
-        cached(p.cache === true, model, { embed: input }, Effect.gen(function*() {
-          const estimated = Prepare.estimateTokens(input)
-          const served = yield* onEndpoint(method, model, p.tags, estimated, (c) => c.embed(model, input))
-          const vectors = served.result.embeddings
-          const result: Json.JsonObject = {
-            response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${
-              vectors[0]?.length ?? 0
-            } dimensions`,
-            model,
-            instance: served.instance,
-            usage: {
-              prompt_tokens: served.result.promptTokens,
-              completion_tokens: 0,
-              total_tokens: served.result.promptTokens
-            },
-            embedding: vectors[0] ?? [],
-            embeddings: vectors
-          }
-          return result
-        })))
+        cached(
+          p.cache === true,
+          model,
+          { embed: input },
+          Effect.gen(function*() {
+            const estimated = Prepare.estimateTokens(input)
+            const served = yield* onEndpoint(method, model, p.tags, estimated, (c) => c.embed(model, input))
+            const vectors = served.result.embeddings
+            const result: Json.JsonObject = {
+              response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${
+                vectors[0]?.length ?? 0
+              } dimensions`,
+              model,
+              instance: served.instance,
+              usage: {
+                prompt_tokens: served.result.promptTokens,
+                completion_tokens: 0,
+                total_tokens: served.result.promptTokens
+              },
+              embedding: vectors[0] ?? [],
+              embeddings: vectors
+            }
+            return result
+          })
+        ))
       return fallbacks.length === 0 ? value : { ...value, fallbacks }
     })
 

@@ -202,7 +202,8 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
       callTool: (tool, args) =>
         request(
           `tools/call ${tool}`,
-          (signal) => client.callTool({ name: tool, arguments: args }, undefined, opts(signal)) as Promise<CallToolResult>
+          (signal) =>
+            client.callTool({ name: tool, arguments: args }, undefined, opts(signal)) as Promise<CallToolResult>
         ),
       listResources: paged("resources/list", async (cursor, signal) => {
         const r = await client.listResources(cursor === undefined ? {} : { cursor }, opts(signal))

@@ -109,7 +109,9 @@ export const decode = (section: unknown): Effect.Effect<ReadonlyArray<Server>, P
 
 /** The servers declared by a workflow's `providers` block (`providers: { mcp: { servers: … } }`). */
 export const fromProviders = (providers: unknown): Effect.Effect<ReadonlyArray<Server>, ParseResult.ParseError> =>
-  decode(typeof providers === "object" && providers !== null ? (providers as { readonly mcp?: unknown }).mcp : undefined)
+  decode(
+    typeof providers === "object" && providers !== null ? (providers as { readonly mcp?: unknown }).mcp : undefined
+  )
 
 /** Servers of `extra` added to `base`; a name in both keeps `extra`'s declaration. */
 export const merge = (base: ReadonlyArray<Server>, extra: ReadonlyArray<Server>): ReadonlyArray<Server> => [

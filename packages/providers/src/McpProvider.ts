@@ -20,9 +20,9 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Hub from "./Hub.js"
+import { toolParams } from "./internal/mcp/jsonSchema.js"
 import * as McpClient from "./McpClient.js"
 import * as McpConfig from "./McpConfig.js"
-import { toolParams } from "./internal/mcp/jsonSchema.js"
 import type { Health, Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 
@@ -117,9 +117,8 @@ export const toProviderError = (method: string, retrySafe: boolean) => (error: M
 }
 
 const textOf = (items: ReadonlyArray<unknown>): string =>
-  items.flatMap((c) =>
-    typeof c === "object" && c !== null && "text" in c && typeof c.text === "string" ? [c.text] : []
-  ).join("\n")
+  items.flatMap((c) => typeof c === "object" && c !== null && "text" in c && typeof c.text === "string" ? [c.text] : [])
+    .join("\n")
 
 const toJson = (provider: string, method: string) => (value: unknown) =>
   decodeJson(value).pipe(
@@ -197,7 +196,8 @@ const serverProvider = (
   ) =>
     hub.use(
       { capability: server.name, method },
-      (instance) => Effect.flatMap(instance.resource.client, f).pipe(Effect.mapError(toProviderError(method, retrySafe)))
+      (instance) =>
+        Effect.flatMap(instance.resource.client, f).pipe(Effect.mapError(toProviderError(method, retrySafe)))
     )
 
   const add = (spec: Omit<Protocol.MethodSpec, "protocol">, handler: Handler) => {
@@ -212,7 +212,11 @@ const serverProvider = (
     idempotent: true
   }, () =>
     use(`${prefix}tools/list`, true, (c) => c.listTools).pipe(
-      Effect.flatMap((list) => toJson(id, `${prefix}tools/list`)({ tools: list.map((tool) => toolEntry({ server: server.name, method: prefix + tool.name, tool })) }))
+      Effect.flatMap((list) =>
+        toJson(id, `${prefix}tools/list`)({
+          tools: list.map((tool) => toolEntry({ server: server.name, method: prefix + tool.name, tool }))
+        })
+      )
     ))
   add({
     name: `${prefix}resources/list`,
@@ -223,15 +227,20 @@ const serverProvider = (
     use(`${prefix}resources/list`, true, (c) => c.listResources).pipe(
       Effect.flatMap((resources) => toJson(id, `${prefix}resources/list`)({ resources }))
     ))
-  add({
-    name: `${prefix}resources/read`,
-    description: `Read a resource of MCP server '${server.name}' by uri`,
-    params: ReadParams,
-    idempotent: true
-  }, (params) =>
-    use(`${prefix}resources/read`, true, (c) => c.readResource((params as typeof ReadParams.Type).uri)).pipe(
-      Effect.flatMap((r) => toJson(id, `${prefix}resources/read`)({ contents: r.contents, response: textOf(r.contents) }))
-    ))
+  add(
+    {
+      name: `${prefix}resources/read`,
+      description: `Read a resource of MCP server '${server.name}' by uri`,
+      params: ReadParams,
+      idempotent: true
+    },
+    (params) =>
+      use(`${prefix}resources/read`, true, (c) => c.readResource((params as typeof ReadParams.Type).uri)).pipe(
+        Effect.flatMap((r) =>
+          toJson(id, `${prefix}resources/read`)({ contents: r.contents, response: textOf(r.contents) })
+        )
+      )
+  )
   add({
     name: `${prefix}prompts/list`,
     description: `List the prompts of MCP server '${server.name}'`,
@@ -346,7 +355,8 @@ const globalProvider = (hub: Hub.Hub<Connection>, discovered: () => ReadonlyArra
           const start = yield* Clock.currentTimeMillis
           const exit = yield* Effect.exit(
             hub.use({ capability: name, method: method.name }, (i) =>
-              Effect.flatMap(i.resource.client, (c) => c.ping).pipe(Effect.mapError(toProviderError(method.name, true))))
+              Effect.flatMap(i.resource.client, (c) =>
+                c.ping).pipe(Effect.mapError(toProviderError(method.name, true))))
           )
           const end = yield* Clock.currentTimeMillis
           return Exit.isSuccess(exit)

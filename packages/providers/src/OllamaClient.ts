@@ -143,22 +143,34 @@ export const make = (config: Options): Effect.Effect<LlmClient, never, Scope.Sco
       type: "ollama",
       url: endpoint.url,
       chat: (r, onToken) =>
-        generate("llm/chat", "/api/chat", {
-          model: r.model,
-          messages: r.messages.map(wireMessage),
-          options: options(r),
-          ...(r.format === undefined ? {} : { format: r.format }),
-          ...(r.tools === undefined || r.tools.length === 0 ? {} : { tools: r.tools })
-        }, r.stream, onToken),
+        generate(
+          "llm/chat",
+          "/api/chat",
+          {
+            model: r.model,
+            messages: r.messages.map(wireMessage),
+            options: options(r),
+            ...(r.format === undefined ? {} : { format: r.format }),
+            ...(r.tools === undefined || r.tools.length === 0 ? {} : { tools: r.tools })
+          },
+          r.stream,
+          onToken
+        ),
       complete: (r: CompleteRequest, onToken) =>
-        generate("llm/complete", "/api/generate", {
-          model: r.model,
-          prompt: r.prompt,
-          options: options(r),
-          ...(r.system === undefined ? {} : { system: r.system }),
-          ...(r.images === undefined || r.images.length === 0 ? {} : { images: r.images }),
-          ...(r.format === undefined ? {} : { format: r.format })
-        }, r.stream, onToken),
+        generate(
+          "llm/complete",
+          "/api/generate",
+          {
+            model: r.model,
+            prompt: r.prompt,
+            options: options(r),
+            ...(r.system === undefined ? {} : { system: r.system }),
+            ...(r.images === undefined || r.images.length === 0 ? {} : { images: r.images }),
+            ...(r.format === undefined ? {} : { format: r.format })
+          },
+          r.stream,
+          onToken
+        ),
       embed: (model, input) =>
         Effect.map(
           readJson("llm/embed", Embed, "/api/embed", "POST", { model, input }),

@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
-import { realpath, stat, readFile } from "node:fs/promises"
+import { readFile, realpath, stat } from "node:fs/promises"
 import { resolve, sep } from "node:path"
 import * as DockerSandbox from "./DockerSandbox.js"
 import * as Runner from "./internal/python/runner.js"
@@ -207,8 +207,12 @@ export const make = Effect.gen(function*() {
     yield* emitOutput(ctx, output, stderr)
     if (reply !== undefined) {
       if (reply.kind === "exception" && reply.type === "MemoryError") {
-        return yield* failure(method, { _tag: "OutOfMemory" }, `MemoryError: the code exceeded ` +
-          `${request.limits.memoryMb} MiB${reply.message === "" ? "" : ` (${reply.message})`}`)
+        return yield* failure(
+          method,
+          { _tag: "OutOfMemory" },
+          `MemoryError: the code exceeded ` +
+            `${request.limits.memoryMb} MiB${reply.message === "" ? "" : ` (${reply.message})`}`
+        )
       }
       return yield* failure(
         method,

@@ -250,10 +250,15 @@ export const makeRedis = (
         redis.eval(
           script,
           keys.map((key) => redis.key(`ratelimit:${key}`)),
-          [now, ttl, amount, ...keys.flatMap((key) => {
-            const limit = limits.get(key) ?? {}
-            return [limit.requestsPerMinute ?? -1, limit.tokensPerMinute ?? -1]
-          })]
+          [
+            now,
+            ttl,
+            amount,
+            ...keys.flatMap((key) => {
+              const limit = limits.get(key) ?? {}
+              return [limit.requestsPerMinute ?? -1, limit.tokensPerMinute ?? -1]
+            })
+          ]
         )).pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Number)), Effect.orDie)
     const take = (keys: ReadonlyArray<string>, tokens: number): Effect.Effect<void> =>
       Effect.flatMap(run(reserveScript, keys, tokens), (wait) =>

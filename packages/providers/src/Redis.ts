@@ -99,7 +99,9 @@ export const connect = (options: Options): Effect.Effect<IORedis, RedisUnavailab
     // Errors of a connection that was up (it reconnects by itself) are logged by a fiber of this scope.
     const problems = yield* Effect.acquireRelease(Queue.unbounded<string>(), Queue.shutdown)
     yield* Effect.forkScoped(
-      Effect.forever(Effect.flatMap(Queue.take(problems), (message) => Effect.logWarning(`Redis at ${url}: ${message}`)))
+      Effect.forever(
+        Effect.flatMap(Queue.take(problems), (message) => Effect.logWarning(`Redis at ${url}: ${message}`))
+      )
     )
     const timeout = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
     const commandTimeout = Duration.toMillis(Duration.decode(options.commandTimeout ?? "5 seconds"))

@@ -37,8 +37,7 @@ export const key = (model: string, request: unknown): string =>
 /** Whether a request is deterministic enough to cache: temperature 0 or a seed. */
 export const isDeterministic = (
   options: { readonly temperature?: number | undefined; readonly seed?: number | undefined }
-): boolean =>
-  options.temperature === 0 || options.seed !== undefined
+): boolean => options.temperature === 0 || options.seed !== undefined
 
 /** An in-memory LRU cache of at most `maxEntries` answers. */
 export const makeMemory = (maxEntries: number) =>
@@ -86,9 +85,7 @@ export const makeRedis = (options: RedisOptions = {}): Effect.Effect<ResponseCac
     return ResponseCache.of({
       get: (k) =>
         redis.use("get", (c) => c.get(redis.key(`cache:${k}`))).pipe(
-          Effect.flatMap((text) =>
-            text === null ? Effect.succeedNone : Effect.asSome(Schema.decode(JsonText)(text))
-          ),
+          Effect.flatMap((text) => text === null ? Effect.succeedNone : Effect.asSome(Schema.decode(JsonText)(text))),
           Effect.catchAll((error) => Effect.as(warn("get")(error), Option.none()))
         ),
       set: (k, value) =>

@@ -106,5 +106,4 @@ export const unavailable = (message: string): Context.Tag.Service<Sandbox> =>
   })
 
 /** A layer of `unavailable(message)`. */
-export const layerUnavailable = (message: string): Layer.Layer<Sandbox> =>
-  Layer.succeed(Sandbox, unavailable(message))
+export const layerUnavailable = (message: string): Layer.Layer<Sandbox> => Layer.succeed(Sandbox, unavailable(message))

@@ -30,10 +30,11 @@ describe("FnProvider", () => {
       const provider = FnProvider.provider([
         FnProvider.make(
           "scale",
-          (p, c) => Effect.sync(() => {
-            seen.push(c)
-            return { value: p.x * p.k }
-          }),
+          (p, c) =>
+            Effect.sync(() => {
+              seen.push(c)
+              return { value: p.x * p.k }
+            }),
           { params: Schema.Struct({ x: Schema.Number, k: Schema.NumberFromString }) }
         )
       ])

@@ -88,11 +88,15 @@ describe("HttpProvider http/request", () => {
     Effect.gen(function*() {
       const s = yield* server
       const http = yield* provider()
-      const result = (yield* call(http, "http/request", get(s, "/echo?fixed=1", {
-        method: "delete",
-        headers: { "x-token": "secret", accept: "application/json" },
-        query: { q: "a b&c", page: 2 }
-      }))) as { body: { method: string; url: string; headers: Record<string, string> } }
+      const result = (yield* call(
+        http,
+        "http/request",
+        get(s, "/echo?fixed=1", {
+          method: "delete",
+          headers: { "x-token": "secret", accept: "application/json" },
+          query: { q: "a b&c", page: 2 }
+        })
+      )) as { body: { method: string; url: string; headers: Record<string, string> } }
       assert.strictEqual(result.body.method, "DELETE")
       const url = new URL(result.body.url, "http://localhost")
       assert.strictEqual(url.pathname, "/echo")
@@ -111,11 +115,15 @@ describe("HttpProvider http/request", () => {
       }
       assert.strictEqual(sent.body.headers["content-type"], "application/json")
       assert.deepStrictEqual(JSON.parse(sent.body.body), payload)
-      const custom = (yield* call(http, "http/request", get(s, "/echo", {
-        method: "PUT",
-        json: [1, 2],
-        headers: { "Content-Type": "application/vnd.api+json" }
-      }))) as { body: { headers: Record<string, string>; body: string } }
+      const custom = (yield* call(
+        http,
+        "http/request",
+        get(s, "/echo", {
+          method: "PUT",
+          json: [1, 2],
+          headers: { "Content-Type": "application/vnd.api+json" }
+        })
+      )) as { body: { headers: Record<string, string>; body: string } }
       assert.strictEqual(custom.body.headers["content-type"], "application/vnd.api+json")
       assert.strictEqual(custom.body.body, "[1,2]")
       const text = (yield* call(http, "http/request", get(s, "/echo", { method: "POST", body: "raw text" }))) as {

@@ -77,71 +77,84 @@ describe("MCP provider (Streamable HTTP)", () => {
     for (const a of others) assert.isTrue(await refused(a!.address, http.port), `reachable on ${a!.address}`)
   })
 
-  it.live("discovers and calls tools over HTTP; bad params fail before the call", () =>
-    withRegistry(Effect.gen(function*() {
-      const registry = yield* ProviderRegistry.ProviderRegistry
-      assert.isDefined(registry.catalog().lookup("mcp/web/echo"))
-      assert.isDefined(registry.catalog().lookup("mcp/web/get-sum"))
-      const echo = yield* call("mcp/web/echo", { message: "over http" })
-      assert.strictEqual((echo as { response: string }).response, "Echo: over http")
-      const sums = () => received().filter((m) => m.method === "tools/call" && m.params?.["name"] === "get-sum").length
-      const bad = yield* Effect.flip(call("mcp/web/get-sum", { a: 1 }))
-      assert.match(bad.message, /b/)
-      assert.strictEqual(sums(), 0, "the server never saw the bad call")
-      yield* call("mcp/web/get-sum", { a: 1, b: 2 })
-      assert.strictEqual(sums(), 1)
-      const ping = yield* call("mcp/ping", {})
-      assert.isTrue((ping as { servers: Array<{ ok: boolean }> }).servers[0]!.ok)
-    })), 30_000)
-
-  it.live("interrupting a long-running tool over HTTP sends notifications/cancelled to the server", () =>
-    withRegistry(Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call("mcp/web/trigger-long-running-operation", { duration: 30, steps: 30 }))
-      const request = yield* Effect.sync(() =>
-        received().find((m) => m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation")
-      ).pipe(
-        Effect.filterOrFail((m) => m !== undefined),
-        Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(10))))
-      )
-      const start = performance.now()
-      const exit = yield* Fiber.interrupt(fiber)
-      assert.isTrue(Exit.isInterrupted(exit))
-      assert.isBelow(performance.now() - start, 2000)
-      yield* Effect.sync(() =>
-        received().find((m) => m.method === "notifications/cancelled" && m.params?.["requestId"] === request!.id)
-      ).pipe(
-        Effect.filterOrFail((m) => m !== undefined),
-        Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(5))))
-      )
-      const echo = yield* call("mcp/web/echo", { message: "still there" })
-      assert.strictEqual((echo as { response: string }).response, "Echo: still there")
-    })), 30_000)
-
-  it.live("a server that is down at start-up gets its tools registered once the health loop connects it", () =>
-    Effect.gen(function*() {
-      const port = yield* Effect.promise(() => Servers.freePort())
-      const late = Servers.server("late", { _tag: "http", url: `http://127.0.0.1:${port}/mcp` })
-      yield* Effect.gen(function*() {
+  it.live(
+    "discovers and calls tools over HTTP; bad params fail before the call",
+    () =>
+      withRegistry(Effect.gen(function*() {
         const registry = yield* ProviderRegistry.ProviderRegistry
-        assert.isDefined(registry.lookup("mcp/late/tools/list"))
-        assert.isUndefined(registry.lookup("mcp/late/echo"))
-        const server = yield* Effect.acquireRelease(
-          Effect.promise(() => Servers.startEverythingHttp(port)),
-          (started) => Effect.promise(() => started.close())
+        assert.isDefined(registry.catalog().lookup("mcp/web/echo"))
+        assert.isDefined(registry.catalog().lookup("mcp/web/get-sum"))
+        const echo = yield* call("mcp/web/echo", { message: "over http" })
+        assert.strictEqual((echo as { response: string }).response, "Echo: over http")
+        const sums = () =>
+          received().filter((m) => m.method === "tools/call" && m.params?.["name"] === "get-sum").length
+        const bad = yield* Effect.flip(call("mcp/web/get-sum", { a: 1 }))
+        assert.match(bad.message, /b/)
+        assert.strictEqual(sums(), 0, "the server never saw the bad call")
+        yield* call("mcp/web/get-sum", { a: 1, b: 2 })
+        assert.strictEqual(sums(), 1)
+        const ping = yield* call("mcp/ping", {})
+        assert.isTrue((ping as { servers: Array<{ ok: boolean }> }).servers[0]!.ok)
+      })),
+    30_000
+  )
+
+  it.live(
+    "interrupting a long-running tool over HTTP sends notifications/cancelled to the server",
+    () =>
+      withRegistry(Effect.gen(function*() {
+        const fiber = yield* Effect.fork(call("mcp/web/trigger-long-running-operation", { duration: 30, steps: 30 }))
+        const request = yield* Effect.sync(() =>
+          received().find((m) => m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation")
+        ).pipe(
+          Effect.filterOrFail((m) => m !== undefined),
+          Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(10))))
         )
-        assert.strictEqual(server.address, "127.0.0.1")
-        yield* Effect.sync(() => registry.lookup("mcp/late/echo")).pipe(
-          Effect.filterOrFail((r) => r !== undefined),
-          Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(15))))
+        const start = performance.now()
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.isBelow(performance.now() - start, 2000)
+        yield* Effect.sync(() =>
+          received().find((m) => m.method === "notifications/cancelled" && m.params?.["requestId"] === request!.id)
+        ).pipe(
+          Effect.filterOrFail((m) => m !== undefined),
+          Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(5))))
         )
-        const echo = yield* call("mcp/late/echo", { message: "late" })
-        assert.strictEqual((echo as { response: string }).response, "Echo: late")
-      }).pipe(
-        Effect.provide(
-          McpProvider.layerServers([late], { checkInterval: Duration.millis(200) }).pipe(
-            Layer.provideMerge(ProviderRegistry.layer)
+        const echo = yield* call("mcp/web/echo", { message: "still there" })
+        assert.strictEqual((echo as { response: string }).response, "Echo: still there")
+      })),
+    30_000
+  )
+
+  it.live(
+    "a server that is down at start-up gets its tools registered once the health loop connects it",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(() => Servers.freePort())
+        const late = Servers.server("late", { _tag: "http", url: `http://127.0.0.1:${port}/mcp` })
+        yield* Effect.gen(function*() {
+          const registry = yield* ProviderRegistry.ProviderRegistry
+          assert.isDefined(registry.lookup("mcp/late/tools/list"))
+          assert.isUndefined(registry.lookup("mcp/late/echo"))
+          const server = yield* Effect.acquireRelease(
+            Effect.promise(() => Servers.startEverythingHttp(port)),
+            (started) => Effect.promise(() => started.close())
+          )
+          assert.strictEqual(server.address, "127.0.0.1")
+          yield* Effect.sync(() => registry.lookup("mcp/late/echo")).pipe(
+            Effect.filterOrFail((r) => r !== undefined),
+            Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(15))))
+          )
+          const echo = yield* call("mcp/late/echo", { message: "late" })
+          assert.strictEqual((echo as { response: string }).response, "Echo: late")
+        }).pipe(
+          Effect.provide(
+            McpProvider.layerServers([late], { checkInterval: Duration.millis(200) }).pipe(
+              Layer.provideMerge(ProviderRegistry.layer)
+            )
           )
         )
-      )
-    }).pipe(Effect.scoped), 30_000)
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })

@@ -76,7 +76,9 @@ describe("MCP tool params from JSON Schema", () => {
   it("additionalProperties: false rejects unknown keys", () => {
     const r = check(tool, { path: "/a", edits: [{ oldText: "a", newText: "b", bogus: 1 }] })
     assert.isFalse(r.ok)
-    assert.deepStrictEqual(r.ok ? [] : r.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`), ["edits.0.bogus: unexpected property (the tool's schema does not allow it)"])
+    assert.deepStrictEqual(r.ok ? [] : r.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`), [
+      "edits.0.bogus: unexpected property (the tool's schema does not allow it)"
+    ])
   })
 
   it("a tool without a usable schema takes any object", () => {

@@ -154,7 +154,9 @@ describe("MCP provider (stdio)", () => {
 
     it.effect("interrupting a long-running tool sends notifications/cancelled to the server", () =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.fork(call("mcp/everything/trigger-long-running-operation", { duration: 30, steps: 30 }))
+        const fiber = yield* Effect.fork(
+          call("mcp/everything/trigger-long-running-operation", { duration: 30, steps: 30 })
+        )
         const request = yield* Effect.sync(() =>
           everything.received().find((m) =>
             m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation"
@@ -199,7 +201,9 @@ describe("MCP provider (stdio)", () => {
     it.effect("a server crashing during a read-only tool's call is a retryable Unavailable failure", () =>
       Effect.gen(function*() {
         const before = everything.received().length
-        const fiber = yield* Effect.fork(call("mcp/everything/trigger-long-running-operation", { duration: 30, steps: 30 }))
+        const fiber = yield* Effect.fork(
+          call("mcp/everything/trigger-long-running-operation", { duration: 30, steps: 30 })
+        )
         yield* Effect.sync(() =>
           everything.received().slice(before).find((m) =>
             m.method === "tools/call" && m.params?.["name"] === "trigger-long-running-operation"

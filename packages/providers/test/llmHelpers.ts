@@ -82,8 +82,7 @@ export const call = (
 }
 
 /** The reason tag of a failed call's ProviderError. */
-export const failureOf = <A>(effect: Effect.Effect<A, ProviderError.ProviderError>) =>
-  Effect.flip(effect)
+export const failureOf = <A>(effect: Effect.Effect<A, ProviderError.ProviderError>) => Effect.flip(effect)
 
 /** A small RGB PNG (solid colour), built without dependencies. */
 export const png = (width = 8, height = 8): Buffer => {

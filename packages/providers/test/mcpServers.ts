@@ -3,12 +3,12 @@
  * server-everything over Streamable HTTP on 127.0.0.1. A missing package fails the test naming it.
  */
 import type { McpConfig } from "@gleitzeit/providers"
+import * as Duration from "effect/Duration"
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import * as Duration from "effect/Duration"
 
 const root = resolve(import.meta.dirname, "../../..")
 const fixtures = resolve(import.meta.dirname, "fixtures")

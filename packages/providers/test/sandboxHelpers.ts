@@ -5,13 +5,13 @@
 import { assert } from "@effect/vitest"
 import type { Json, ProviderError } from "@gleitzeit/core"
 import { DockerSandbox, type Provider, PythonConfig, PythonProvider } from "@gleitzeit/providers"
+import Docker from "dockerode"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import Docker from "dockerode"
 import { readdirSync, readFileSync } from "node:fs"
 import * as SandboxTestConfig from "./SandboxTestConfig.js"
 
@@ -71,8 +71,7 @@ export const execute = (params: Record<string, unknown>, taskId?: string) =>
   Effect.map(call("python/execute", params, taskId), (r) => r as unknown as ExecuteResult)
 
 /** Runs code that must fail; returns the error. */
-export const executeFailing = (params: Record<string, unknown>, taskId?: string) =>
-  Effect.flip(execute(params, taskId))
+export const executeFailing = (params: Record<string, unknown>, taskId?: string) => Effect.flip(execute(params, taskId))
 
 /** Host processes whose command line contains `text` (sandboxed ones included: they share our kernel). */
 export const processesMatching = (text: string): Array<number> => {

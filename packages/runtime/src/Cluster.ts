@@ -3,8 +3,8 @@
  * journal; a client (`gleitzeit submit`, `status`, `cancel`… from any host) joins as a client-only member. Both
  * expose the same `Engine` as embedded mode: the CLI and library code do not change with the placement.
  */
-import type { FnProvider, HttpProvider, ProviderRegistry } from "@gleitzeit/providers"
 import type { Sharding } from "@effect/cluster/Sharding"
+import type { FnProvider, HttpProvider, ProviderRegistry } from "@gleitzeit/providers"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -79,7 +79,10 @@ export const layerNode = <E = never>(options: NodeOptions<E>) => {
     concurrency,
     ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes })
   })
-  const membership = ClusterSharding.layer({ _tag: "Runner", advertise: options.advertise, listen: options.listen }, tuning)
+  const membership = ClusterSharding.layer(
+    { _tag: "Runner", advertise: options.advertise, listen: options.listen },
+    tuning
+  )
   const actors = Layer.mergeAll(
     ClusterRuns.layerRunActors.pipe(
       Layer.provide(ClusterWorkers.layerExecutor(options.llmRouting)),

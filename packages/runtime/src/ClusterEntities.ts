@@ -8,11 +8,11 @@
  *   mid-attempt makes the coordinator dispatch the same attempt again; its chunks stream the attempt's output back
  *   to the coordinator, which journals it.
  */
-import { type Json, Run, TaskError, WorkflowError } from "@gleitzeit/core"
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import type * as RpcSchema from "@effect/rpc/RpcSchema"
+import { type Json, Run, TaskError, WorkflowError } from "@gleitzeit/core"
 import * as Schema from "effect/Schema"
 
 /**

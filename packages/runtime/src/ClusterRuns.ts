@@ -5,10 +5,10 @@
  * the run from the journal. Cancel is a message to the run's entity, so it reaches the node executing the run, whose
  * coordinator interrupts the attempts wherever they run.
  */
-import type { Workflow, WorkflowError } from "@gleitzeit/core"
-import type { Sharding } from "@effect/cluster/Sharding"
 import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Workflow, WorkflowError } from "@gleitzeit/core"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
@@ -18,8 +18,8 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { WorkflowRun } from "./ClusterEntities.js"
 import { Engine, type Outcome, type SubmitOptions } from "./Engine.js"
-import { EventBus } from "./EventBus.js"
 import { EngineConfig } from "./EngineConfig.js"
+import { EventBus } from "./EventBus.js"
 import { Executor } from "./Executor.js"
 import * as Coordinator from "./internal/coordinator.js"
 import { Mailbox } from "./internal/mailbox.js"
@@ -119,7 +119,9 @@ export const layerRunActors: Layer.Layer<
         // Owning the run's shard makes this node its owner; the journal learns it with the run's `RunStarted`.
         return yield* Coordinator.run(services, { ...loaded.start, owner: config.node }, hosted.mailbox)
       }).pipe(
-        Effect.ensuring(Effect.zipRight(Effect.sync(() => local.runs.delete(runId)), Deferred.succeed(hosted.stopped, void 0))),
+        Effect.ensuring(
+          Effect.zipRight(Effect.sync(() => local.runs.delete(runId)), Deferred.succeed(hosted.stopped, void 0))
+        ),
         Effect.annotateLogs({ runId, node: config.node }),
         Effect.exit
       )

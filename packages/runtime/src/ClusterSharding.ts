@@ -9,7 +9,6 @@
  * timeout, so shards do not flap), assignments are refreshed every second and unprocessed persisted messages are
  * polled every second.
  */
-import { NodeClusterSocket } from "@effect/platform-node"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
@@ -18,14 +17,15 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import { NodeClusterSocket } from "@effect/platform-node"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import type { SqlClient } from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as Cause from "effect/Cause"
 
 /** A host and port. */
 export interface Address {
@@ -152,7 +152,9 @@ export const layer = (
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.catchAllCause((cause) => {
       const failure = Cause.failureOption(cause)
-      return Option.isSome(failure) && failure.value instanceof ListenError ? Layer.fail(failure.value) : Layer.die(Cause.squash(cause))
+      return Option.isSome(failure) && failure.value instanceof ListenError
+        ? Layer.fail(failure.value)
+        : Layer.die(Cause.squash(cause))
     })
   )
 }

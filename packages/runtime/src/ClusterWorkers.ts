@@ -9,10 +9,10 @@
  * once. A draining node refuses new attempts the same way. Interrupting the attempt (cancel, timeout, fail-fast)
  * interrupts the remote handler, whose finalizers abort the provider call on that node.
  */
-import { TaskError } from "@gleitzeit/core"
-import type { ProviderRegistry } from "@gleitzeit/providers"
 import * as EntityId from "@effect/cluster/EntityId"
 import { Sharding } from "@effect/cluster/Sharding"
+import { TaskError } from "@gleitzeit/core"
+import type { ProviderRegistry } from "@gleitzeit/providers"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -116,7 +116,12 @@ export const layerWorkers = (concurrency: number): Layer.Layer<
                     onFailure: (cause) => replies.failCause(cause),
                     onSuccess: (output) =>
                       Effect.zipRight(
-                        replies.offer({ _tag: "Result", result: output.result, provider: output.provider, node: config.node }),
+                        replies.offer({
+                          _tag: "Result",
+                          result: output.result,
+                          provider: output.provider,
+                          node: config.node
+                        }),
                         replies.end
                       )
                   })
@@ -150,71 +155,77 @@ const classify = (cause: Cause.Cause<unknown>): Effect.Effect<never, TaskError.T
  * Dispatches attempts to the cluster's task workers (executing them here when their worker lives here), routing
  * LLM calls by task or by model.
  */
-export const makeExecutor = (routing: Routing = "task") => Effect.gen(function*() {
-  const workers = yield* TaskWorker.client
-  const scope = yield* Effect.scope
-  const sharding = yield* Sharding
-  const local = yield* makeLocal
-  const config = yield* EngineConfig
+export const makeExecutor = (routing: Routing = "task") =>
+  Effect.gen(function*() {
+    const workers = yield* TaskWorker.client
+    const scope = yield* Effect.scope
+    const sharding = yield* Sharding
+    const local = yield* makeLocal
+    const config = yield* EngineConfig
 
-  const isHere = (key: string) => sharding.hasShardId(sharding.getShardId(EntityId.make(key), "default"))
+    const isHere = (key: string) => sharding.hasShardId(sharding.getShardId(EntityId.make(key), "default"))
 
-  const remote = (attempt: Attempt, key: string): Effect.Effect<Output, TaskError.TaskFailure | Dispatch> => {
-    const payload = {
-      runId: attempt.runId,
-      taskId: attempt.taskId,
-      attempt: attempt.attempt,
-      method: attempt.method,
-      params: attempt.params,
-      ...(attempt.timeoutMs === undefined ? {} : { timeoutMs: attempt.timeoutMs })
-    }
-    if (!streamsOutput(attempt.method)) {
-      return workers(key).Execute(payload).pipe(
-        // Interrupted because its run stops: stop it on its worker too. Interrupted because its coordinator is
-        // moving: leave it running, the next coordinator joins it.
-        Effect.onInterrupt(() =>
-          attempt.stopping?.() === true
-            ? Effect.asVoid(Effect.forkIn(Effect.ignore(workers(key).Cancel(cancelOf(attempt))), scope))
-            : Effect.void
-        ),
-        Effect.catchAllCause(classify),
-        Effect.tap((reply) => Effect.forEach(reply.outputs, (o) => attempt.emit(o.stream, o.text), { discard: true })),
-        Effect.map((reply) => ({ result: reply.result, provider: reply.provider, node: reply.node }))
-      )
-    }
-    return Effect.suspend(() => {
-      let output: Output | undefined
-      return workers(key).ExecuteStreaming(payload).pipe(
-        Stream.runForEach((chunk) => {
-          if (chunk._tag === "Output") return attempt.emit(chunk.stream, chunk.text)
-          output = { result: chunk.result, provider: chunk.provider, node: chunk.node }
-          return Effect.void
-        }),
-        Effect.catchAllCause(classify),
-        Effect.flatMap(() =>
-          output === undefined
-            ? Effect.fail(new Dispatch({ message: "the worker's reply ended without a result" }))
-            : Effect.succeed(output)
+    const remote = (attempt: Attempt, key: string): Effect.Effect<Output, TaskError.TaskFailure | Dispatch> => {
+      const payload = {
+        runId: attempt.runId,
+        taskId: attempt.taskId,
+        attempt: attempt.attempt,
+        method: attempt.method,
+        params: attempt.params,
+        ...(attempt.timeoutMs === undefined ? {} : { timeoutMs: attempt.timeoutMs })
+      }
+      if (!streamsOutput(attempt.method)) {
+        return workers(key).Execute(payload).pipe(
+          // Interrupted because its run stops: stop it on its worker too. Interrupted because its coordinator is
+          // moving: leave it running, the next coordinator joins it.
+          Effect.onInterrupt(() =>
+            attempt.stopping?.() === true
+              ? Effect.asVoid(Effect.forkIn(Effect.ignore(workers(key).Cancel(cancelOf(attempt))), scope))
+              : Effect.void
+          ),
+          Effect.catchAllCause(classify),
+          Effect.tap((reply) =>
+            Effect.forEach(reply.outputs, (o) => attempt.emit(o.stream, o.text), { discard: true })
+          ),
+          Effect.map((reply) => ({ result: reply.result, provider: reply.provider, node: reply.node }))
         )
-      )
-    })
-  }
+      }
+      return Effect.suspend(() => {
+        let output: Output | undefined
+        return workers(key).ExecuteStreaming(payload).pipe(
+          Stream.runForEach((chunk) => {
+            if (chunk._tag === "Output") return attempt.emit(chunk.stream, chunk.text)
+            output = { result: chunk.result, provider: chunk.provider, node: chunk.node }
+            return Effect.void
+          }),
+          Effect.catchAllCause(classify),
+          Effect.flatMap(() =>
+            output === undefined
+              ? Effect.fail(new Dispatch({ message: "the worker's reply ended without a result" }))
+              : Effect.succeed(output)
+          )
+        )
+      })
+    }
 
-  const execute = (attempt: Attempt): Effect.Effect<Output, TaskError.TaskFailure> => {
-    const key = workerKey(attempt, routing)
-    return Effect.suspend(() =>
-      isHere(key)
-        ? Effect.map(local.execute(attempt), (output) => ({ ...output, node: config.node }))
-        : remote(attempt, key)
-    ).pipe(
-      Effect.tapErrorTag("Dispatch", (error) =>
-        Effect.logWarning(`attempt ${attempt.attempt} of '${attempt.taskId}' is dispatched again: ${error.message}`)),
-      Effect.retry({ schedule: redispatch, while: (error) => error._tag === "Dispatch" }),
-      Effect.catchTag("Dispatch", (error) => Effect.die(error))
-    )
-  }
-  return Executor.of({ execute })
-})
+    const execute = (attempt: Attempt): Effect.Effect<Output, TaskError.TaskFailure> => {
+      const key = workerKey(attempt, routing)
+      return Effect.suspend(() =>
+        isHere(key)
+          ? Effect.map(local.execute(attempt), (output) => ({ ...output, node: config.node }))
+          : remote(attempt, key)
+      ).pipe(
+        Effect.tapErrorTag(
+          "Dispatch",
+          (error) =>
+            Effect.logWarning(`attempt ${attempt.attempt} of '${attempt.taskId}' is dispatched again: ${error.message}`)
+        ),
+        Effect.retry({ schedule: redispatch, while: (error) => error._tag === "Dispatch" }),
+        Effect.catchTag("Dispatch", (error) => Effect.die(error))
+      )
+    }
+    return Executor.of({ execute })
+  })
 
 /** The executor of a cluster node's coordinators. */
 export const layerExecutor = (routing: Routing = "task"): Layer.Layer<

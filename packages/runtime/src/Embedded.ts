@@ -6,8 +6,8 @@ import { DemoToolsProvider, FnProvider, HttpProvider, ProviderRegistry } from "@
 import * as Layer from "effect/Layer"
 import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
-import * as Executor from "./Executor.js"
 import * as EventBus from "./EventBus.js"
+import * as Executor from "./Executor.js"
 import type { Journal } from "./Journal.js"
 import * as Scheduler from "./Scheduler.js"
 import * as SqlJournal from "./SqlJournal.js"
@@ -48,7 +48,12 @@ export const layer = (options: Options) => {
   return Engine.layer.pipe(
     Layer.provideMerge(Executor.layerLocal),
     Layer.provideMerge(
-      Layer.mergeAll(journal, providers, Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency), config)
+      Layer.mergeAll(
+        journal,
+        providers,
+        Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency),
+        config
+      )
     ),
     Layer.provideMerge(EventBus.layerMemory)
   )

@@ -105,13 +105,20 @@ export const make = Effect.gen(function*() {
     Effect.suspend(() => {
       const here = active.get(runId)
       if (here !== undefined) {
-        return Effect.zipRight(Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason })), Deferred.await(here.done))
+        return Effect.zipRight(
+          Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason })),
+          Deferred.await(here.done)
+        )
       }
       return Effect.gen(function*() {
         const owner = yield* journal.owner(runId)
         if (Option.isSome(owner) && isOtherLiveProcess(owner.value)) {
           const status = Option.match(yield* journal.run(runId), { onNone: () => "running", onSome: (r) => r.status })
-          return yield* Runs.invalid(runId, status, `run '${runId}' is executing in process ${owner.value}; cancel it there`)
+          return yield* Runs.invalid(
+            runId,
+            status,
+            `run '${runId}' is executing in process ${owner.value}; cancel it there`
+          )
         }
         // An orphaned run (its process died): cancel it in the journal directly.
         return yield* Runs.cancelInJournal(journal, runId, reason)

@@ -121,7 +121,8 @@ export const makeLocal = Effect.gen(function*() {
               taskId: attempt.taskId,
               bytes: normalized.bytes,
               limit: config.maxPayloadBytes,
-              message: `result of '${attempt.taskId}' is ${normalized.bytes} bytes; the limit is ${config.maxPayloadBytes}`
+              message:
+                `result of '${attempt.taskId}' is ${normalized.bytes} bytes; the limit is ${config.maxPayloadBytes}`
             })
           )
         }

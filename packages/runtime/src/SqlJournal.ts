@@ -3,11 +3,11 @@
  * fiber takes everything pending, writes it as multi-row inserts (triggers update the projections), then
  * resolves the waiters and publishes the events. A lone write is flushed at once; under load batches grow.
  */
-import { type Event, Run, Workflow } from "@gleitzeit/core"
-import * as Migrator from "@effect/sql/Migrator"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { type Event, Run, Workflow } from "@gleitzeit/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -228,9 +228,7 @@ export const make = Effect.gen(function*() {
       ),
     workflow: (runId) =>
       Effect.orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
-        Effect.map((rows) =>
-          Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(parseJson(row.spec)))
-        )
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(parseJson(row.spec))))
       ),
     runs: (query) =>
       Effect.orDie(
@@ -260,7 +258,8 @@ export const make = Effect.gen(function*() {
     unfinished: Effect.orDie(
       sql`SELECT ${runColumns} FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at`
     ).pipe(Effect.map((rows) => rows.map(runOf))),
-    setOwner: (runId, owner) => Effect.orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
+    setOwner: (runId, owner) =>
+      Effect.orDie(sql`UPDATE runs SET owner = ${owner} WHERE id = ${runId}`).pipe(Effect.asVoid),
     owner: (runId) =>
       Effect.orDie(sql`SELECT owner FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.owner as string | null | undefined))

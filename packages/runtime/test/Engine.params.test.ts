@@ -60,24 +60,27 @@ describe("Engine parameter substitution", () => {
   it.scoped("resolves ${t.response} and ${t.result.response} alike, and ${t.result} when the result has one", () =>
     Effect.gen(function*() {
       const { probe, runtime } = yield* setup()
-      const wf = yield* workflowYaml(runtime, yaml(
-        "name: result-prefix",
-        "tasks:",
-        "  - id: greet",
-        "    method: mcp/tool.echo",
-        "    params: { message: hello }",
-        "  - id: sum",
-        "    method: mcp/tool.add",
-        "    params: { a: 2, b: 3 }",
-        "  - id: use",
-        "    method: fn/echo",
-        "    params:",
-        "      short: ${greet.response}",
-        "      long: ${greet.result.response}",
-        "      sum: ${sum.result}",
-        "      sumText: ${sum.response}",
-        "      sentence: The sum is ${sum.result}."
-      ))
+      const wf = yield* workflowYaml(
+        runtime,
+        yaml(
+          "name: result-prefix",
+          "tasks:",
+          "  - id: greet",
+          "    method: mcp/tool.echo",
+          "    params: { message: hello }",
+          "  - id: sum",
+          "    method: mcp/tool.add",
+          "    params: { a: 2, b: 3 }",
+          "  - id: use",
+          "    method: fn/echo",
+          "    params:",
+          "      short: ${greet.response}",
+          "      long: ${greet.result.response}",
+          "      sum: ${sum.result}",
+          "      sumText: ${sum.response}",
+          "      sentence: The sum is ${sum.result}."
+        )
+      )
       const outcome = yield* runtime.engine.execute(wf)
       assert.strictEqual(outcome.status, "completed")
       assert.deepStrictEqual(probe.calls[0]!.params, {
@@ -134,25 +137,28 @@ describe("Engine parameter substitution", () => {
   it.scoped("runs the demo tools in a workflow, chaining their results", () =>
     Effect.gen(function*() {
       const { runtime } = yield* setup()
-      const wf = yield* workflowYaml(runtime, yaml(
-        "name: demo-tools",
-        "tasks:",
-        "  - id: sum",
-        "    method: mcp/tool.add",
-        "    params: { a: 2, b: 3 }",
-        "  - id: product",
-        "    method: mcp/tool.multiply",
-        "    params: { a: \"${sum.result}\", b: 4 }",
-        "  - id: text",
-        "    method: mcp/tool.concat",
-        "    params: { strings: [\"(2 + 3) * 4\", \"${product.result}\"], separator: \" = \" }",
-        "  - id: say",
-        "    method: mcp/tool.echo",
-        "    params: { message: \"${text.response}\" }",
-        "outputs:",
-        "  answer: ${product.result}",
-        "  said: ${say.response}"
-      ))
+      const wf = yield* workflowYaml(
+        runtime,
+        yaml(
+          "name: demo-tools",
+          "tasks:",
+          "  - id: sum",
+          "    method: mcp/tool.add",
+          "    params: { a: 2, b: 3 }",
+          "  - id: product",
+          "    method: mcp/tool.multiply",
+          "    params: { a: \"${sum.result}\", b: 4 }",
+          "  - id: text",
+          "    method: mcp/tool.concat",
+          "    params: { strings: [\"(2 + 3) * 4\", \"${product.result}\"], separator: \" = \" }",
+          "  - id: say",
+          "    method: mcp/tool.echo",
+          "    params: { message: \"${text.response}\" }",
+          "outputs:",
+          "  answer: ${product.result}",
+          "  said: ${say.response}"
+        )
+      )
       const outcome = yield* runtime.engine.execute(wf)
       assert.strictEqual(outcome.status, "completed")
       assert.deepStrictEqual(outcome.outputs, { answer: 20, said: "(2 + 3) * 4 = 20" })

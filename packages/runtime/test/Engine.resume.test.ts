@@ -212,14 +212,16 @@ describe("Engine resume", () => {
       const runId = yield* firstProcess(filename, probe, (runtime) =>
         Effect.scoped(Effect.gen(function*() {
           const events = yield* runtime.bus.subscribe
-          const runId = yield* runtime.engine.submit(yield* workflow(runtime, {
-            name: "orphan",
-            tasks: [
-              { id: "a", method: "fn/work", params: { key: "a" } },
-              { id: "b", method: "fn/work", params: { key: "b", wait: "never" }, dependencies: ["a"] },
-              { id: "c", method: "fn/work", params: { key: "c" }, dependencies: ["b"] }
-            ]
-          }))
+          const runId = yield* runtime.engine.submit(
+            yield* workflow(runtime, {
+              name: "orphan",
+              tasks: [
+                { id: "a", method: "fn/work", params: { key: "a" } },
+                { id: "b", method: "fn/work", params: { key: "b", wait: "never" }, dependencies: ["a"] },
+                { id: "c", method: "fn/work", params: { key: "c" }, dependencies: ["b"] }
+              ]
+            })
+          )
           yield* nextEvent(events, isEvent("TaskStarted", "b"))
           return runId
         })))

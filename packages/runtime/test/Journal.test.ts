@@ -7,8 +7,7 @@ import * as Queue from "effect/Queue"
 import * as TestClock from "effect/TestClock"
 import { isEvent, nextEvent, reasonTag, type Runtime, setup, tasksById, whenSleeping, workflow } from "./helpers.js"
 
-const runRecord = (runtime: Runtime, runId: string) =>
-  Effect.map(runtime.journal.run(runId), Option.getOrThrow)
+const runRecord = (runtime: Runtime, runId: string) => Effect.map(runtime.journal.run(runId), Option.getOrThrow)
 
 const attemptsOf = (runtime: Runtime, runId: string) =>
   Effect.map(runtime.journal.attempts(runId), (attempts) => attempts.map((a) => [a.taskId, a.attempt, a.status]))

@@ -2,9 +2,9 @@
  * The journal on a real PostgreSQL (127.0.0.1:5432 by default, `GLEITZEIT_TEST_PG_URL` to override): the same
  * engine, the same semantics as on SQLite. Each run of this file uses its own database and drops it afterwards.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { SqlJournal } from "@gleitzeit/runtime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,7 +12,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
-import { assertStatuses, isEvent, makeProbe, makeRuntime, nextEvent, type Probe, type Runtime, tasksById, workflow } from "./helpers.js"
+import {
+  assertStatuses,
+  isEvent,
+  makeProbe,
+  makeRuntime,
+  nextEvent,
+  type Probe,
+  type Runtime,
+  tasksById,
+  workflow
+} from "./helpers.js"
 
 const adminUrl = process.env["GLEITZEIT_TEST_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const database = `gleitzeit_test_${process.pid}_${Math.floor(performance.now())}`
@@ -34,7 +44,9 @@ beforeAll(async () => {
   try {
     await admin(`CREATE DATABASE ${database}`)
   } catch (cause) {
-    throw new Error(`PostgreSQL at ${adminUrl} is not reachable (start it: see reference/test-infrastructure.md): ${String(cause)}`)
+    throw new Error(
+      `PostgreSQL at ${adminUrl} is not reachable (start it: see reference/test-infrastructure.md): ${String(cause)}`
+    )
   }
 })
 afterAll(() => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
@@ -123,7 +135,10 @@ describe("Journal on PostgreSQL", () => {
       const freshUrl = url.replace(`/${database}`, `/${fresh}`)
       const node = Layer.build(SqlJournal.layerPgClient({ url: freshUrl }))
       yield* Effect.all([node, node, node], { concurrency: "unbounded" })
-      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id FROM gleitzeit_migrations ORDER BY migration_id`).pipe(
+      const rows = yield* Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`SELECT migration_id FROM gleitzeit_migrations ORDER BY migration_id`
+      ).pipe(
         Effect.provide(PgClient.layer({ url: Redacted.make(freshUrl) }))
       )
       // Every migration applied exactly once.

@@ -77,8 +77,10 @@ export const nextEvent = <E extends Event.Event = Event.Event>(
   subscription: Queue.Dequeue<Event.Event>,
   predicate: (event: Event.Event) => boolean
 ): Effect.Effect<E> =>
-  Effect.flatMap(Queue.take(subscription), (event) =>
-    predicate(event) ? Effect.succeed(event as E) : nextEvent<E>(subscription, predicate))
+  Effect.flatMap(
+    Queue.take(subscription),
+    (event) => predicate(event) ? Effect.succeed(event as E) : nextEvent<E>(subscription, predicate)
+  )
 
 /** Matches an event by tag and, optionally, task. */
 export const isEvent = (tag: Event.Tag, taskId?: string) => (event: Event.Event): boolean =>
@@ -89,8 +91,10 @@ export const isEvent = (tag: Event.Tag, taskId?: string) => (event: Event.Event)
  * a following `TestClock.adjust` is measured from the moment they started sleeping.
  */
 export const whenSleeping = (count = 1): Effect.Effect<void> =>
-  Effect.flatMap(TestClock.sleeps(), (sleeps) =>
-    Chunk.size(sleeps) >= count ? Effect.void : Effect.zipRight(Effect.yieldNow(), whenSleeping(count)))
+  Effect.flatMap(
+    TestClock.sleeps(),
+    (sleeps) => Chunk.size(sleeps) >= count ? Effect.void : Effect.zipRight(Effect.yieldNow(), whenSleeping(count))
+  )
 
 /** A ProviderError as a test function fails with it. */
 const providerError = (name: string, reason: ProviderError.Reason) =>
@@ -301,8 +305,12 @@ export class Probe {
     FnProvider.make(
       "emit",
       (p, ctx) =>
-        this.instrument("emit", p, ctx.attempt, () =>
-          Effect.as(Effect.forEach(p.lines, (line) => ctx.emit("log", line), { discard: true }), p.lines.length)),
+        this.instrument(
+          "emit",
+          p,
+          ctx.attempt,
+          () => Effect.as(Effect.forEach(p.lines, (line) => ctx.emit("log", line), { discard: true }), p.lines.length)
+        ),
       { params: Schema.Struct({ lines: Schema.Array(Schema.String) }) }
     )
   ]

@@ -167,7 +167,9 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     }
     const raw = optMapping(value, path)
     if (raw === undefined) return base
-    for (const key of Object.keys(raw)) if (!retryKeys.has(key)) warn([...path, key], `unknown retry key '${key}' ignored`)
+    for (const key of Object.keys(raw)) {
+      if (!retryKeys.has(key)) warn([...path, key], `unknown retry key '${key}' ignored`)
+    }
     let { backoff, baseDelayMs, jitter, maxAttempts, maxDelayMs } = base
     const attempts = raw["max_attempts"]
     if (attempts !== undefined) {
@@ -291,7 +293,9 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       let paramsKey: "params" | "parameters" = "params"
       if (task["params"] !== undefined && task["params"] !== null) {
         params = optMapping(task["params"], [...path, "params"]) ?? {}
-        if (task["parameters"] !== undefined) warn([...path, "parameters"], "both 'params' and 'parameters' given; 'params' wins")
+        if (task["parameters"] !== undefined) {
+          warn([...path, "parameters"], "both 'params' and 'parameters' given; 'params' wins")
+        }
       } else if (task["parameters"] !== undefined && task["parameters"] !== null) {
         paramsKey = "parameters"
         params = optMapping(task["parameters"], [...path, "parameters"]) ?? {}
@@ -300,11 +304,13 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       const depsRaw = task["dependencies"]
       if (depsRaw !== undefined && depsRaw !== null) {
         const list = typeof depsRaw === "string" || typeof depsRaw === "number" ? [depsRaw] : depsRaw
-        if (!Array.isArray(list)) issue([...path, "dependencies"], `must be a list of task ids or names, got ${describe(depsRaw)}`)
-        else {
+        if (!Array.isArray(list)) {
+          issue([...path, "dependencies"], `must be a list of task ids or names, got ${describe(depsRaw)}`)
+        } else {
           for (const [j, d] of list.entries()) {
-            if (typeof d === "string" || typeof d === "number") deps.push({ ref: String(d), path: [...path, "dependencies", j] })
-            else issue([...path, "dependencies", j], `must be a task id or name, got ${describe(d)}`)
+            if (typeof d === "string" || typeof d === "number") {
+              deps.push({ ref: String(d), path: [...path, "dependencies", j] })
+            } else issue([...path, "dependencies", j], `must be a task id or name, got ${describe(d)}`)
           }
         }
       }
@@ -360,7 +366,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
         for (const e of errors) issue(p, e.message, ErrorCode.ParameterError)
         if (refs.length > 0) found.push({ refs, path: p })
       } else if (Array.isArray(v)) v.forEach((item, i) => visit(item, [...p, i]))
-      else if (JsonValue.isObject(v)) for (const key in v) visit(v[key]!, [...p, key])
+      else if (JsonValue.isObject(v)) { for (const key in v) visit(v[key]!, [...p, key]) }
     }
     visit(value, path)
     return found
@@ -402,7 +408,11 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
         if (Either.isLeft(checked)) {
           for (const problem of checked.left) {
             if (reachesTemplate(task.params, problem.path)) continue
-            issue([...path, paramsKey, ...problem.path.map((p) => typeof p === "symbol" ? String(p) : p)], problem.message, ErrorCode.InvalidParams)
+            issue(
+              [...path, paramsKey, ...problem.path.map((p) => typeof p === "symbol" ? String(p) : p)],
+              problem.message,
+              ErrorCode.InvalidParams
+            )
           }
         }
       }

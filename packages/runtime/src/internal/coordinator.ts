@@ -6,16 +6,7 @@
  * fail-fast or the deadline stop it for good. A `Drain` message (its node is stopping) starts nothing more, lets the
  * attempts in flight finish, then suspends the run by interrupting itself.
  */
-import {
-  ErrorCode,
-  type Event,
-  type Json,
-  Retry,
-  type Run,
-  TaskError,
-  Template,
-  Workflow
-} from "@gleitzeit/core"
+import { ErrorCode, type Event, type Json, Retry, type Run, TaskError, Template, Workflow } from "@gleitzeit/core"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -185,7 +176,16 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           stopping: () => stop !== undefined,
           emit: (stream, text) =>
             Effect.flatMap(Clock.currentTimeMillis, (at) =>
-              journal.appendLater([{ _tag: "TaskOutput", runId, seq: seq++, at, taskId: task.id, attempt, stream, text }]))
+              journal.appendLater([{
+                _tag: "TaskOutput",
+                runId,
+                seq: seq++,
+                at,
+                taskId: task.id,
+                attempt,
+                stream,
+                text
+              }]))
         })
       })
 
@@ -342,60 +342,60 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
     }
 
     const onMessage = (message: Message, at: number, later: Array<Event.Event>): void => {
-        switch (message._tag) {
-          case "Completed": {
-            fibers.delete(message.taskId)
-            inFlight--
-            status.set(message.taskId, "completed")
-            results.set(message.taskId, message.result)
-            unfinished--
-            for (const dependent of Workflow.dependentsOf(workflow, message.taskId)) {
-              if (status.get(dependent.id) !== "pending") continue
-              const left = (waiting.get(dependent.id) ?? 1) - 1
-              waiting.set(dependent.id, left)
-              if (left === 0) ready.push(dependent)
-            }
-            return
+      switch (message._tag) {
+        case "Completed": {
+          fibers.delete(message.taskId)
+          inFlight--
+          status.set(message.taskId, "completed")
+          results.set(message.taskId, message.result)
+          unfinished--
+          for (const dependent of Workflow.dependentsOf(workflow, message.taskId)) {
+            if (status.get(dependent.id) !== "pending") continue
+            const left = (waiting.get(dependent.id) ?? 1) - 1
+            waiting.set(dependent.id, left)
+            if (left === 0) ready.push(dependent)
           }
-          case "Failed": {
-            fibers.delete(message.taskId)
-            inFlight--
-            status.set(message.taskId, "failed")
-            unfinished--
-            failures.push({ taskId: message.taskId, message: message.error.message, code: message.error.code })
-            if (workflow.onFailure === "fail_fast") {
-              stop ??= { _tag: "failed", taskId: message.taskId, error: message.error }
-            } else later.push(...skipDependents(message.taskId, at))
-            return
-          }
-          case "Granted": {
-            // A ticket withdrawn by a drain meanwhile gave its slot back already.
-            if (!tickets.delete(message.taskId)) return
-            const task = Workflow.taskByRef(workflow, message.taskId)
-            if (task !== undefined) granted.push(task)
-            return
-          }
-          case "Cancel":
-            stop ??= { _tag: "cancelled", reason: message.reason }
-            return
-          case "Deadline":
-            stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
-            return
-          case "Drain":
-            draining = true
-            // Tasks still waiting for a slot, or granted one without having started, go back to ready.
-            for (const [taskId, ticket] of tickets) {
-              ticket.withdraw()
-              unstart(taskId)
-            }
-            tickets.clear()
-            for (const task of granted.splice(0)) {
-              scheduler.release()
-              unstart(task.id)
-            }
-            return
+          return
         }
+        case "Failed": {
+          fibers.delete(message.taskId)
+          inFlight--
+          status.set(message.taskId, "failed")
+          unfinished--
+          failures.push({ taskId: message.taskId, message: message.error.message, code: message.error.code })
+          if (workflow.onFailure === "fail_fast") {
+            stop ??= { _tag: "failed", taskId: message.taskId, error: message.error }
+          } else later.push(...skipDependents(message.taskId, at))
+          return
+        }
+        case "Granted": {
+          // A ticket withdrawn by a drain meanwhile gave its slot back already.
+          if (!tickets.delete(message.taskId)) return
+          const task = Workflow.taskByRef(workflow, message.taskId)
+          if (task !== undefined) granted.push(task)
+          return
+        }
+        case "Cancel":
+          stop ??= { _tag: "cancelled", reason: message.reason }
+          return
+        case "Deadline":
+          stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
+          return
+        case "Drain":
+          draining = true
+          // Tasks still waiting for a slot, or granted one without having started, go back to ready.
+          for (const [taskId, ticket] of tickets) {
+            ticket.withdraw()
+            unstart(taskId)
+          }
+          tickets.clear()
+          for (const task of granted.splice(0)) {
+            scheduler.release()
+            unstart(task.id)
+          }
+          return
       }
+    }
 
     // ---- restore and start -------------------------------------------------------------------------------------
     const restoredSkips: Array<Event.Event> = []
@@ -427,7 +427,10 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
       const elapsed = start.startedAt === undefined ? 0 : now0 - start.startedAt
       const remaining = Math.max(0, workflow.timeoutMs - elapsed)
       yield* Effect.forkScoped(
-        Effect.zipRight(Effect.sleep(Duration.millis(remaining)), Effect.sync(() => mailbox.offer({ _tag: "Deadline" })))
+        Effect.zipRight(
+          Effect.sleep(Duration.millis(remaining)),
+          Effect.sync(() => mailbox.offer({ _tag: "Deadline" }))
+        )
       )
     }
 

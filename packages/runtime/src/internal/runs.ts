@@ -3,13 +3,13 @@
  * it to its end, cancel it when no coordinator executes it.
  */
 import { ErrorCode, Event, type Run, type Workflow, WorkflowError } from "@gleitzeit/core"
-import type { EventBus } from "../EventBus.js"
 import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
 import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import type { EventBus } from "../EventBus.js"
 import type { Journal } from "../Journal.js"
 import type * as Coordinator from "./coordinator.js"
 
@@ -35,7 +35,15 @@ export const create = (
     const at = yield* Clock.currentTimeMillis
     yield* journal.createRun(
       { runId: id, workflow, createdAt: at, owner },
-      { _tag: "RunSubmitted", runId: id, seq: 1, at, workflowId: workflow.id, name: workflow.name, taskCount: workflow.tasks.length }
+      {
+        _tag: "RunSubmitted",
+        runId: id,
+        seq: 1,
+        at,
+        workflowId: workflow.id,
+        name: workflow.name,
+        taskCount: workflow.tasks.length
+      }
     )
     return id
   })
@@ -95,8 +103,10 @@ export const resumeAll = <E>(
   journal: JournalService,
   resume: (runId: string) => Effect.Effect<void, E>
 ): Effect.Effect<ReadonlyArray<string>> =>
-  Effect.flatMap(journal.unfinished, (unfinished) =>
-    Effect.filter(unfinished.map((run) => run.id), (runId) => Effect.isSuccess(resume(runId))))
+  Effect.flatMap(
+    journal.unfinished,
+    (unfinished) => Effect.filter(unfinished.map((run) => run.id), (runId) => Effect.isSuccess(resume(runId)))
+  )
 
 /** How often the ends of many runs are looked up at once. */
 const batchInterval = "100 millis"
@@ -128,7 +138,10 @@ export const makeWaiter = (journal: JournalService, bus?: typeof EventBus.Servic
     if (bus !== undefined) {
       const events = yield* bus.subscribe
       yield* Effect.forkScoped(Effect.forever(
-        Effect.flatMap(events.take, (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void)
+        Effect.flatMap(
+          events.take,
+          (event) => Event.isFinal(event) && waiting.has(event.runId) ? wake.open : Effect.void
+        )
       ))
     }
     const register = (runId: string) =>

@@ -33,7 +33,7 @@ import type {
 } from "../../Hub.js"
 import type { Health } from "../../Provider.js"
 import { breakerAnswered, breakerFailed, Entry, ewma, type Need, refreshBreaker, refusal } from "./entry.js"
-import { choose, type Choice, remember, type SelectionState, usesRandom } from "./select.js"
+import { type Choice, choose, remember, type SelectionState, usesRandom } from "./select.js"
 
 /** `Hub.Options` with every default applied. */
 export interface Settings<R, RC> {
@@ -311,11 +311,14 @@ export const make = <R, RC>(settings: Settings<R, RC>): Effect.Effect<Hub<R>, Du
       const affinityKey = chosen === "model_affinity" ? key : undefined
       const draws = usesRandom(chosen, affinityFallback)
       const lease = (exclude: ReadonlySet<string>) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(draws ? Random.next : Effect.succeed(0), (random) =>
-            Effect.sync(() =>
-              pick(request, { strategy: chosen, key, random, priorityOrder, affinityFallback }, exclude, now)
-            )))
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) =>
+            Effect.flatMap(draws ? Random.next : Effect.succeed(0), (random) =>
+              Effect.sync(() =>
+                pick(request, { strategy: chosen, key, random, priorityOrder, affinityFallback }, exclude, now)
+              ))
+        )
       const once = (exclude: ReadonlySet<string>): Effect.Effect<Outcome<A, E>, never, RF> =>
         Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(lease(exclude), (picked): Effect.Effect<Outcome<A, E>, never, RF> =>

@@ -58,7 +58,8 @@ const ofType = (type: string, schema: JsonSchema): Schema.Schema.AnyNoContext =>
 const objectOf = (schema: JsonSchema): Schema.Schema.AnyNoContext => {
   const properties = isObject(schema.properties) ? schema.properties : {}
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === "string") : [])
-  const fields: Record<string, Schema.Schema<unknown> | Schema.optionalWith<Schema.Schema<unknown>, { exact: true }>> = {}
+  const fields: Record<string, Schema.Schema<unknown> | Schema.optionalWith<Schema.Schema<unknown>, { exact: true }>> =
+    {}
   for (const [key, value] of Object.entries(properties)) {
     const field = (isObject(value) ? fromJsonSchema(value) : Schema.Unknown) as Schema.Schema<unknown>
     fields[key] = required.has(key) ? field : Schema.optionalWith(field, { exact: true })
@@ -79,8 +80,14 @@ const objectOf = (schema: JsonSchema): Schema.Schema.AnyNoContext => {
 export const fromJsonSchema = (schema: JsonSchema): Schema.Schema.AnyNoContext => {
   if (Array.isArray(schema.enum)) return literalOf(schema.enum)
   if ("const" in schema) return literalOf([schema.const])
-  const alternatives = Array.isArray(schema.anyOf) ? schema.anyOf : Array.isArray(schema.oneOf) ? schema.oneOf : undefined
-  if (alternatives !== undefined) return union(alternatives.map((a) => isObject(a) ? fromJsonSchema(a) : Schema.Unknown))
+  const alternatives = Array.isArray(schema.anyOf)
+    ? schema.anyOf
+    : Array.isArray(schema.oneOf)
+    ? schema.oneOf
+    : undefined
+  if (alternatives !== undefined) {
+    return union(alternatives.map((a) => isObject(a) ? fromJsonSchema(a) : Schema.Unknown))
+  }
   const type = schema.type
   if (Array.isArray(type)) return union(type.filter((t) => typeof t === "string").map((t) => ofType(t, schema)))
   if (typeof type === "string") return ofType(type, schema)
