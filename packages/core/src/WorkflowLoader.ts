@@ -6,8 +6,9 @@ import * as Effect from "effect/Effect"
 import { isNode, LineCounter, parseDocument } from "yaml"
 import * as Batch from "./Batch.js"
 import * as ErrorCode from "./ErrorCode.js"
-import * as Normalize from "./internal/normalize.js"
+import * as Depth from "./internal/depth.js"
 import type { JsonObject } from "./Json.js"
+import * as Normalize from "./internal/normalize.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Retry from "./Retry.js"
 import type { Workflow } from "./Workflow.js"
@@ -23,6 +24,10 @@ export interface Options {
   readonly defaultRetry?: Retry.RetryPolicy
   /** Largest accepted text, in bytes (default 10 MiB). */
   readonly maxBytes?: number
+  /** Deepest accepted nesting of maps and lists (default 64). */
+  readonly maxDepth?: number
+  /** Most alias expansions while building the document (default 100). */
+  readonly maxAliases?: number
   /**
    * Lists the files of a batch workflow (`type: batch`): paths matching `pattern` under `directory`, relative to
    * the workflow file. Without it, batch workflows cannot be loaded.
@@ -42,14 +47,27 @@ export interface Parsed {
   readonly locate: (path: Normalize.Path) => { readonly line: number; readonly column: number } | undefined
 }
 
-const defaultMaxBytes = 10 * 1024 * 1024
+/** The default size limit of a workflow text, in bytes. */
+export const defaultMaxBytes = 10 * 1024 * 1024
+
+/** The default nesting limit of a workflow document. */
+export const defaultMaxDepth = 64
+
+const defaultMaxAliases = 100
 
 const baseName = (file: string): string | undefined => {
   const base = file.split(/[\\/]/).pop()
   return base === undefined || base === "" || base.startsWith("<") ? undefined : base.replace(/\.(ya?ml|json)$/i, "")
 }
 
-/** Parses YAML (JSON is YAML too) keeping source positions. */
+const parseError = (file: string, at: Depth.Position, message: string) =>
+  new WorkflowParseError({ file, line: at.line, column: at.column, message: `${file}:${at.line}:${at.column}: ${message}` })
+
+/**
+ * Parses YAML (JSON is YAML too) keeping source positions. The size, nesting depth and alias expansions are
+ * checked first (before the document is built), so hostile input fails with a positioned error in bounded time
+ * and memory.
+ */
 export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed, WorkflowParseError> =>
   Effect.suspend(() => {
     const file = options.file ?? "<input>"
@@ -57,13 +75,13 @@ export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed
     const bytes = Buffer.byteLength(text, "utf8")
     if (bytes > limit) {
       return Effect.fail(
-        new WorkflowParseError({
-          file,
-          line: 1,
-          column: 1,
-          message: `${file} is ${bytes} bytes; the limit is ${limit}`
-        })
+        new WorkflowParseError({ file, line: 1, column: 1, message: `${file} is ${bytes} bytes; the limit is ${limit}` })
       )
+    }
+    const maxDepth = options.maxDepth ?? defaultMaxDepth
+    const scanned = Depth.scan(text, maxDepth)
+    if (scanned._tag === "TooDeep") {
+      return Effect.fail(parseError(file, scanned.at, `nested more than ${maxDepth} levels deep (the limit)`))
     }
     const lineCounter = new LineCounter()
     const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
@@ -71,22 +89,14 @@ export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed
     if (first !== undefined) {
       const pos = first.linePos?.[0] ?? lineCounter.linePos(first.pos[0])
       const message = first.message.split("\n")[0] ?? first.message
-      return Effect.fail(
-        new WorkflowParseError({
-          file,
-          line: pos.line,
-          column: pos.col,
-          message: `${file}:${pos.line}:${pos.col}: ${message}`
-        })
-      )
+      return Effect.fail(parseError(file, { line: pos.line, column: pos.col }, message))
     }
     let value: unknown
     try {
-      value = doc.toJS({ maxAliasCount: 100 })
+      value = doc.toJS({ maxAliasCount: options.maxAliases ?? defaultMaxAliases })
     } catch (cause) {
-      return Effect.fail(
-        new WorkflowParseError({ file, line: 1, column: 1, message: `${file}: ${String(cause)}` })
-      )
+      const message = cause instanceof Error ? cause.message : String(cause)
+      return Effect.fail(parseError(file, scanned.firstAlias ?? { line: 1, column: 1 }, message))
     }
     const locate = (path: Normalize.Path) => {
       for (let n = path.length; n >= 0; n--) {
@@ -117,13 +127,9 @@ const expandBatch = (value: unknown, options: Options): Effect.Effect<unknown, W
   const file = options.file ?? "<input>"
   const failed = (message: string) =>
     Effect.fail(
-      WorkflowValidationError.fromIssues(file, [
-        new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })
-      ])
+      WorkflowValidationError.fromIssues(file, [new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })])
     )
-  if (options.listFiles === undefined) {
-    return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
-  }
+  if (options.listFiles === undefined) return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
   return options.listFiles(spec.directory, spec.pattern).pipe(
     Effect.catchAll((message) => failed(`cannot list ${spec.directory}/${spec.pattern}: ${message}`)),
     Effect.flatMap((files) =>
@@ -154,17 +160,17 @@ const build = (
     return Effect.succeed({ workflow: result.workflow, warnings })
   })
 
+/** Loads a workflow from a document parsed by `parse` (parse once, then load). */
+export const fromParsed = (parsed: Parsed, options: Options = {}): Effect.Effect<Loaded, WorkflowValidationError> =>
+  Effect.flatMap(expandBatch(parsed.value, options), (value) =>
+    build(value, value === parsed.value ? parsed : undefined, options))
+
 /** Loads a workflow from YAML or JSON text. */
 export const load = (
   text: string,
   options: Options = {}
 ): Effect.Effect<Loaded, WorkflowParseError | WorkflowValidationError> =>
-  Effect.flatMap(
-    parse(text, options),
-    (parsed) =>
-      Effect.flatMap(expandBatch(parsed.value, options), (value) =>
-        build(value, value === parsed.value ? parsed : undefined, options))
-  )
+  Effect.flatMap(parse(text, options), (parsed) => fromParsed(parsed, options))
 
 /** Loads a workflow from a plain object in the workflow format (the TypeScript API). */
 export const fromObject = (

@@ -112,6 +112,78 @@ describe("WorkflowLoader malformed input", () => {
     }))
 })
 
+describe("WorkflowLoader nesting limits", () => {
+  it.effect("refuses a JSON document nested 50,000 deep at the first level past the limit, without building it", () =>
+    Effect.gen(function*() {
+      const text = `{"tasks": ${"[".repeat(50_000)}${"]".repeat(50_000)}}`
+      const error = yield* unparsable(text, { file: "deep.json" })
+      // `{` is level 1, so the 64th `[` (column 11 + 63) is the 65th level.
+      assert.deepStrictEqual({ line: error.line, column: error.column }, { line: 1, column: 11 + 63 })
+      assert.strictEqual(error.message, "deep.json:1:74: nested more than 64 levels deep (the limit)")
+    }))
+
+  it.effect("refuses block nesting past the limit at the line of the first node too deep", () =>
+    Effect.gen(function*() {
+      const lines = ["tasks:"]
+      for (let i = 1; i < 80; i++) lines.push(`${"  ".repeat(i)}k${i}:`)
+      const error = yield* unparsable(yaml(...lines, `${"  ".repeat(80)}leaf: 1`), { file: "deep.yaml" })
+      assert.strictEqual(error.line, 65)
+      assert.strictEqual(error.column, 2 * 64 + 1)
+    }))
+
+  it.effect("counts compact sequences (- - -) as nesting", () =>
+    Effect.gen(function*() {
+      const error = yield* unparsable(`tasks:\n${"- ".repeat(70)}x\n`, { maxDepth: 10 })
+      assert.strictEqual(error.line, 2)
+      // `tasks:` and a sequence at its own column share a level here, so the 11th dash is the first past 10.
+      assert.strictEqual(error.column, 2 * 10 + 1)
+    }))
+
+  it.effect("loads real workflows with nested params, brackets in strings and block scalars under the limit", () =>
+    Effect.gen(function*() {
+      const schema = Array.from({ length: 20 }).reduce<unknown>((inner) => ({ type: "object", properties: { x: inner } }), {
+        type: "string"
+      })
+      const text = yaml(
+        "tasks:",
+        "  - id: a",
+        "    method: mcp/tool.echo",
+        `    params: { message: "[[[[{{{{", extra: ${JSON.stringify(schema)} }`,
+        "  - id: b",
+        "    method: mcp/tool.echo",
+        "    params:",
+        "      message: |",
+        `        ${"[".repeat(200)}`,
+        "        {{{{ unbalanced [[[",
+        "  # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+        "  - id: c",
+        "    method: mcp/tool.echo",
+        "    params: { message: 'it''s [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[' }"
+      )
+      const loaded = yield* load(text)
+      assert.deepStrictEqual(loaded.workflow.tasks.map((t) => t.id), ["a", "b", "c"])
+    }))
+
+  it.effect("a nesting limit can be set per load", () =>
+    Effect.gen(function*() {
+      const text = yaml("tasks:", "  - method: mcp/tool.echo", "    params: { message: hi, x: [[[[1]]]] }")
+      yield* load(text, { maxDepth: 8 })
+      const error = yield* unparsable(text, { maxDepth: 6 })
+      assert.include(error.message, "nested more than 6 levels deep")
+    }))
+
+  it.effect("places an alias-expansion refusal at the first alias", () =>
+    Effect.gen(function*() {
+      const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+      for (let i = 1; i < 8; i++) {
+        lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(", ")}]`)
+      }
+      const text = yaml(...lines, "tasks: *a7")
+      const error = yield* unparsable(text)
+      assert.deepStrictEqual({ line: error.line, column: error.column }, positionOf(text, "*a0"))
+    }))
+})
+
 describe("WorkflowLoader JSON input", () => {
   const json = JSON.stringify(
     {
