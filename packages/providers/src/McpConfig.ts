@@ -1,13 +1,14 @@
 /**
  * Configuration of the MCP provider: the servers to connect to, from the `mcp` section of `gleitzeit.yaml`
- * (`mcp: { servers: { name: { command, args, env, cwd } | { url, headers } } }`) or a workflow's
- * `providers: { mcp: { servers: … } }` block, and how connections are checked.
+ * (`mcp: { servers: { name: { command, args, env, cwd } | { url, headers } } }`), and how connections are checked.
+ * (What a workflow's own `providers:` block may add is decided by `WorkflowProviders`.)
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as ParseResult from "effect/ParseResult"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as McpClient from "./McpClient.js"
 
@@ -107,14 +108,17 @@ export const decode = (section: unknown): Effect.Effect<ReadonlyArray<Server>, P
     ? Effect.succeed([])
     : Effect.map(Schema.decodeUnknown(Section, { errors: "all", onExcessProperty: "error" })(section), serversOf)
 
-/** The servers declared by a workflow's `providers` block (`providers: { mcp: { servers: … } }`). */
-export const fromProviders = (providers: unknown): Effect.Effect<ReadonlyArray<Server>, ParseResult.ParseError> =>
-  decode(
-    typeof providers === "object" && providers !== null ? (providers as { readonly mcp?: unknown }).mcp : undefined
+/**
+ * Decodes one remote (Streamable HTTP) server declaration, e.g. one a workflow adds under a grant; a stdio
+ * declaration is not accepted here (only the configuration starts processes).
+ */
+export const decodeServer = (name: string, raw: unknown): Either.Either<Server, string> => {
+  const named = Schema.decodeUnknownEither(ServerName)(name)
+  if (Either.isLeft(named)) return Either.left(ParseResult.TreeFormatter.formatErrorSync(named.left))
+  return Schema.decodeUnknownEither(HttpServer, { errors: "all", onExcessProperty: "error" })(raw).pipe(
+    Either.mapBoth({
+      onLeft: (error) => ParseResult.TreeFormatter.formatErrorSync(error),
+      onRight: (server) => serversOf({ servers: { [name]: server } })[0]!
+    })
   )
-
-/** Servers of `extra` added to `base`; a name in both keeps `extra`'s declaration. */
-export const merge = (base: ReadonlyArray<Server>, extra: ReadonlyArray<Server>): ReadonlyArray<Server> => [
-  ...base.filter((s) => !extra.some((e) => e.name === s.name)),
-  ...extra
-]
+}

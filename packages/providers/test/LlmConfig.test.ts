@@ -31,31 +31,4 @@ describe("LlmConfig", () => {
       assert.strictEqual(settings.cache.enabled, true)
       assert.deepStrictEqual(settings.discoverPorts, [11434, 11435])
     }))
-
-  it("maps the predecessor's providers block (Ollama pool with instances and a strategy), warning on the rest", () => {
-    const mapped = LlmConfig.fromProviders({
-      ollama: {
-        instances: [
-          { id: "gpu", url: "http://10.0.0.5:11434", models: ["llama3"], weight: 3, tags: ["gpu"] },
-          { host: "localhost:11434" },
-          { id: "broken" }
-        ],
-        load_balancing: { strategy: "least_loaded" }
-      },
-      openai: { url: "http://vllm:8000/v1", strategy: "fastest" },
-      mcp: { servers: [] }
-    })
-    assert.deepStrictEqual(mapped.endpoints.map((e) => [e.name, e.type, e.url, e.weight]), [
-      ["gpu", "ollama", "http://10.0.0.5:11434", 3],
-      ["ollama-2", "ollama", "http://localhost:11434", 1],
-      ["openai-1", "openai", "http://vllm:8000/v1", 1]
-    ])
-    assert.strictEqual(mapped.strategy, "least_loaded")
-    assert.strictEqual(mapped.warnings.length, 2)
-    assert.include(mapped.warnings[0], "no url")
-    assert.include(mapped.warnings[1], "unknown load-balancing strategy 'fastest'")
-    const merged = LlmConfig.merge(LlmConfig.LlmConfig.defaults, mapped)
-    assert.strictEqual(merged.endpoints.length, 3)
-    assert.strictEqual(merged.strategy, "least_loaded")
-  })
 })
