@@ -6,8 +6,8 @@ import { DemoToolsProvider, FnProvider, HttpProvider, ProviderRegistry } from "@
 import * as Layer from "effect/Layer"
 import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
-import * as EventBus from "./EventBus.js"
 import * as Executor from "./Executor.js"
+import * as EventBus from "./EventBus.js"
 import type { Journal } from "./Journal.js"
 import * as Scheduler from "./Scheduler.js"
 import * as SqlJournal from "./SqlJournal.js"
@@ -37,24 +37,26 @@ export const layerProviders = (options: Pick<Options, "functions" | "providers" 
     options.providers ?? Layer.empty
   ).pipe(Layer.provideMerge(ProviderRegistry.layer))
 
-/** Everything the engine needs, on a SQLite journal; exposes the engine, journal, bus and registry. */
-export const layer = (options: Options) => {
+/**
+ * The engine over a journal, event bus and provider registry the caller supplies (e.g. a registry already built for
+ * validation); exposes the engine and its config.
+ */
+export const layerEngine = (options: Pick<Options, "concurrency" | "maxPayloadBytes"> = {}) => {
   const config = EngineConfig.layer({
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes })
   })
-  const journal = options.journal ?? SqlJournal.layerSqlite(options)
-  const providers = layerProviders(options)
   return Engine.layer.pipe(
     Layer.provideMerge(Executor.layerLocal),
-    Layer.provideMerge(
-      Layer.mergeAll(
-        journal,
-        providers,
-        Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency),
-        config
-      )
-    ),
+    Layer.provideMerge(Layer.merge(Scheduler.layer(options.concurrency ?? EngineConfig.defaults.concurrency), config))
+  )
+}
+
+/** Everything the engine needs, on a SQLite journal; exposes the engine, journal, bus and registry. */
+export const layer = (options: Options) => {
+  const journal = options.journal ?? SqlJournal.layerSqlite(options)
+  return layerEngine(options).pipe(
+    Layer.provideMerge(Layer.merge(journal, layerProviders(options))),
     Layer.provideMerge(EventBus.layerMemory)
   )
 }
