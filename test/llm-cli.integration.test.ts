@@ -142,7 +142,8 @@ describe.each(["ollama", "openai"] as const)("gleitzeit run with a %s endpoint",
 })
 
 describe("gleitzeit run (LLM)", () => {
-  it("runs vision on a PNG with the endpoint from the workflow's providers block (no gleitzeit.yaml)", async () => {
+  it("runs vision on a PNG with the endpoint the workflow's providers block adds where the configuration grants it", async () => {
+    write("gleitzeit.yaml", "grants:\n  llm_endpoints: ['http://127.0.0.1:*']\n")
     writeFileSync(join(ws.dir, "pixel.png"), png(16, 16))
     const file = write(
       "vision.yaml",

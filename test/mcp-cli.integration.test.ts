@@ -1,6 +1,7 @@
 /**
  * End-to-end: a workflow chaining tools of three real MCP servers, run by the `gleitzeit` binary with the servers
- * declared in gleitzeit.yaml and in the workflow's `providers` block; validation knows the discovered tools.
+ * declared in gleitzeit.yaml (the operator's configuration; a workflow never starts a process) and tuned by the
+ * workflow's `providers` block; validation knows the discovered tools.
  */
 import { afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -33,17 +34,19 @@ beforeEach(() => {
       command: ${node}
       args: [${JSON.stringify(serverScript("server-memory"))}]
       env: { MEMORY_FILE_PATH: ${JSON.stringify(join(ws.dir, "memory.jsonl"))} }
+    everything:
+      command: ${node}
+      args: [${JSON.stringify(serverScript("server-everything"))}]
 `
   )
 })
 afterEach(() => ws.cleanup())
 
+/** A workflow may tune a configured server (not replace it, not start one). */
 const providersBlock = `providers:
   mcp:
     servers:
-      everything:
-        command: ${node}
-        args: [${JSON.stringify(serverScript("server-everything"))}]
+      everything: { request_timeout: 120 }
 `
 
 describe("gleitzeit with MCP servers", () => {
@@ -127,17 +130,20 @@ tasks:
   it("a task timeout interrupts the tool call and the server receives notifications/cancelled", async () => {
     const log = join(ws.dir, "everything-stdin.log")
     const tee = join(import.meta.dirname, "../packages/providers/test/fixtures/mcp-tee.mjs")
+    write(
+      "slow.yaml.config",
+      `mcp:
+  servers:
+    slow:
+      command: ${node}
+      args: [${JSON.stringify(tee)}, ${JSON.stringify(log)}, ${JSON.stringify(join(ws.dir, "slow.pid"))}, ${
+        JSON.stringify(serverScript("server-everything"))
+      }]
+`
+    )
     const flow = write(
       "slow.yaml",
       `name: slow
-providers:
-  mcp:
-    servers:
-      slow:
-        command: ${node}
-        args: [${JSON.stringify(tee)}, ${JSON.stringify(log)}, ${JSON.stringify(join(ws.dir, "slow.pid"))}, ${
-        JSON.stringify(serverScript("server-everything"))
-      }]
 tasks:
   - id: wait
     method: mcp/slow/trigger-long-running-operation
@@ -147,7 +153,7 @@ tasks:
 `
     )
     const started = performance.now()
-    const result = await Cli.run(["run", flow, "--json"], opts())
+    const result = await Cli.run(["run", flow, "--json", "--config", join(ws.dir, "slow.yaml.config")], opts())
     assert.isBelow(performance.now() - started, 15_000)
     assert.notStrictEqual(result.code, 0)
     const summary = JSON.parse(result.stdout) as { status: string; tasks: Array<{ status: string }> }

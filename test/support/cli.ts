@@ -52,14 +52,32 @@ export interface Running {
   readonly done: Promise<Finished>
 }
 
+/** How to start the CLI: where, with which journal, extra environment, and what to write on its stdin. */
+export interface StartOptions {
+  readonly cwd: string
+  /** The journal (`GLEITZEIT_DATABASE`); undefined leaves it to the configuration. */
+  readonly db: string | undefined
+  /** Variables added to (or, when undefined, removed from) the environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Written to the process's stdin, which is then closed (default: no stdin). */
+  readonly stdin?: string
+}
+
 /** Starts `gleitzeit ARGS` in `cwd` with the journal at `db`. */
-export const start = (args: ReadonlyArray<string>, options: { cwd: string; db: string }): Running => {
+export const start = (args: ReadonlyArray<string>, options: StartOptions): Running => {
   requireBuilt()
+  const env: Record<string, string | undefined> = { ...process.env }
+  if (options.db !== undefined) env["GLEITZEIT_DATABASE"] = options.db
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, GLEITZEIT_DATABASE: options.db },
-    stdio: ["ignore", "pipe", "pipe"]
+    env,
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin)
   let out = ""
   let err = ""
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = []
@@ -100,5 +118,5 @@ export const start = (args: ReadonlyArray<string>, options: { cwd: string; db: s
 }
 
 /** Runs `gleitzeit ARGS` to the end. */
-export const run = (args: ReadonlyArray<string>, options: { cwd: string; db: string }): Promise<Finished> =>
+export const run = (args: ReadonlyArray<string>, options: StartOptions): Promise<Finished> =>
   start(args, options).done

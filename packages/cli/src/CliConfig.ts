@@ -1,18 +1,22 @@
 /**
  * The CLI's configuration: `gleitzeit.yaml` in the working directory (or `--config FILE`), overridden by
- * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_HTTP_TIMEOUT`).
+ * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_LLM_STRATEGY`). The file is read and
+ * parsed once per invocation; every section is decoded from that one document.
  */
-import { LlmConfig, McpConfig, PythonConfig } from "@gleitzeit/providers"
+import { LlmConfig, McpConfig, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 
-/** The settings the CLI needs. */
+/** The general settings. */
 export interface Settings {
   /** The journal: a SQLite file (embedded), or a `postgres://` URL (a cluster's shared database). */
   readonly database: string
@@ -26,11 +30,13 @@ export interface Settings {
   readonly synchronous: "normal" | "full"
   /** Largest task result in bytes. */
   readonly maxPayloadBytes: number
+  /** Largest workflow file in bytes (checked before it is read). */
+  readonly maxWorkflowBytes: number
   /** The HTTP provider. */
   readonly http: { readonly timeoutSeconds: number; readonly maxResponseBytes: number }
 }
 
-/** The configuration descriptor, with defaults and descriptions. */
+/** The general settings' descriptor, with defaults and descriptions. */
 export const settings: Config.Config<Settings> = Config.all({
   database: Config.string("database").pipe(
     Config.withDefault(".gleitzeit/gleitzeit.db"),
@@ -58,79 +64,111 @@ export const settings: Config.Config<Settings> = Config.all({
     Config.withDefault(16 * 1024 * 1024),
     Config.withDescription("largest task result in bytes")
   ),
+  maxWorkflowBytes: Config.integer("max_workflow_bytes").pipe(
+    Config.withDefault(10 * 1024 * 1024),
+    Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
+    Config.withDescription("largest workflow file in bytes")
+  ),
   http: Config.all({
     timeoutSeconds: Config.number("timeout").pipe(Config.withDefault(30)),
     maxResponseBytes: Config.integer("max_response_bytes").pipe(Config.withDefault(10 * 1024 * 1024))
   }).pipe(Config.nested("http"))
 })
 
-/** A configuration file that cannot be read or parsed. */
-export class ConfigFileError extends Error {
-  readonly _tag = "ConfigFileError"
+/** The configuration of one invocation. */
+export class Configuration extends Context.Tag("@gleitzeit/cli/Configuration")<Configuration, {
+  /** The file it was read from, if any. */
+  readonly file: string | undefined
+  /** General settings. */
+  readonly settings: Settings
+  /** The LLM provider (`llm:`). */
+  readonly llm: LlmConfig.LlmConfig["Type"]
+  /** Whether `llm:` names endpoints or discovery ports; when not, a local Ollama is probed (`ollamaUrl`). */
+  readonly llmDeclared: boolean
+  /** Where a local Ollama is probed when no LLM endpoint is configured (`OLLAMA_HOST`, else 127.0.0.1:11434). */
+  readonly ollamaUrl: string
+  /** The MCP servers (`mcp:`). */
+  readonly mcp: ReadonlyArray<McpConfig.Server>
+  /** The Python sandbox (`python:`). */
+  readonly python: PythonConfig.Settings
+  /** What workflows' own `providers:` blocks may add (`grants:`). */
+  readonly grants: WorkflowProviders.Grants
+}>() {}
+
+/** A configuration that cannot be read, parsed or decoded. */
+export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{ readonly message: string }> {}
+
+/** Where the configuration comes from. */
+export interface Source {
+  /** `--config FILE`; without it `gleitzeit.yaml` in the working directory is read when present. */
+  readonly file?: string | undefined
+  /** The environment's provider (`GLEITZEIT_*`), set up by the executable's main. */
+  readonly env: ConfigProvider.ConfigProvider
+  /** `OLLAMA_HOST` as the environment gives it. */
+  readonly ollamaHost?: string | undefined
 }
 
-/** Reads a descriptor from the configuration file (or `gleitzeit.yaml` when present), `GLEITZEIT_*` over it. */
-const loadWith = <A>(
-  file: string | undefined,
-  descriptor: Config.Config<A>
-): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> =>
-  Effect.suspend((): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => {
-    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
-    let document: unknown = {}
-    if (path !== undefined) {
-      try {
-        document = parse(readFileSync(path, "utf8")) ?? {}
-      } catch (cause) {
-        return Effect.fail(new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`))
-      }
+/** The URL of a local Ollama from `OLLAMA_HOST` (`host`, `host:port` or a URL), else the default. */
+export const ollamaUrlOf = (host: string | undefined): string => {
+  if (host === undefined || host.trim() === "") return "http://127.0.0.1:11434"
+  const trimmed = host.trim().replace(/\/+$/, "")
+  const withScheme = /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`
+  return /:\d+$/.test(withScheme.replace(/^https?:\/\//, "")) ? withScheme : `${withScheme}:11434`
+}
+
+const describe = (error: ConfigError.ConfigError | ParseResult.ParseError): string =>
+  ParseResult.isParseError(error) ? ParseResult.TreeFormatter.formatErrorSync(error) : String(error)
+
+/** Reads the configuration: the file once, each section from it with `GLEITZEIT_*` variables over it. */
+export const load = (source: Source): Effect.Effect<Configuration["Type"], ConfigurationError> =>
+  Effect.gen(function*() {
+    const path = source.file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
+    const document = path === undefined ? {} : yield* Effect.try({
+      try: () => (parse(readFileSync(path, "utf8")) ?? {}) as unknown,
+      catch: (cause) =>
+        new ConfigurationError({
+          message: `cannot read ${path}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`
+        })
+    })
+    if (typeof document !== "object" || document === null || Array.isArray(document)) {
+      return yield* new ConfigurationError({ message: `${path}: must be a mapping of settings` })
     }
-    const fromFile = ConfigProvider.fromJson(document)
-    const fromEnv = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
-    return Effect.withConfigProvider(descriptor, ConfigProvider.orElse(fromEnv, () => fromFile))
-  })
-
-/** Reads the settings: the given file (or `gleitzeit.yaml` when present), then the environment over it. */
-export const load = (file: string | undefined): Effect.Effect<Settings, ConfigError.ConfigError | ConfigFileError> =>
-  loadWith(file, settings)
-
-/** Reads the MCP servers of the configuration file's `mcp` section (none without a file or section). */
-export const loadMcp = (
-  file: string | undefined
-): Effect.Effect<ReadonlyArray<McpConfig.Server>, ConfigFileError> =>
-  Effect.suspend(() => {
-    const path = file ?? (existsSync("gleitzeit.yaml") ? "gleitzeit.yaml" : undefined)
-    if (path === undefined) return Effect.succeed([])
-    return Effect.try({
-      try: () => (parse(readFileSync(path, "utf8")) ?? {}) as { readonly mcp?: unknown },
-      catch: (cause) => new ConfigFileError(`cannot read configuration ${path}: ${String(cause)}`)
-    }).pipe(
-      Effect.flatMap((document) => McpConfig.decode(document.mcp)),
-      Effect.mapError((error) =>
-        error instanceof ConfigFileError
-          ? error
-          : new ConfigFileError(`${path}: mcp: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
-      )
+    const provider = ConfigProvider.orElse(
+      source.env,
+      () => ConfigProvider.fromJson(document)
     )
+    const section = <A>(name: string | undefined, descriptor: Config.Config<A>) =>
+      Effect.withConfigProvider(name === undefined ? descriptor : Config.nested(descriptor, name), provider).pipe(
+        Effect.mapError((error) =>
+          new ConfigurationError({ message: `${path ?? "environment"}: ${name === undefined ? "" : `${name}: `}${describe(error)}` })
+        )
+      )
+    const record = document as Record<string, unknown>
+    const llmSection = record["llm"]
+    const llm = yield* section("llm", LlmConfig.config)
+    const mcp = yield* McpConfig.decode(record["mcp"]).pipe(
+      Effect.mapError((error) => new ConfigurationError({ message: `${path}: mcp: ${describe(error)}` }))
+    )
+    return {
+      file: path,
+      settings: yield* section(undefined, settings),
+      llm,
+      llmDeclared: llm.endpoints.length > 0 ||
+        (typeof llmSection === "object" && llmSection !== null && "discover_ports" in llmSection),
+      ollamaUrl: ollamaUrlOf(source.ollamaHost),
+      mcp,
+      python: yield* section("python", PythonConfig.config),
+      grants: yield* section("grants", WorkflowProviders.config)
+    }
   })
 
-/** Reads a nested section of the configuration: the file's section, `GLEITZEIT_<SECTION>_*` variables over it. */
-const loadSection = <A>(
-  file: string | undefined,
-  section: string,
-  descriptor: Config.Config<A>
-): Effect.Effect<A, ConfigError.ConfigError | ConfigFileError> => loadWith(file, Config.nested(descriptor, section))
+/** The configuration of this invocation, read once. */
+export const layer = (source: Source): Layer.Layer<Configuration, ConfigurationError> =>
+  Layer.effect(Configuration, load(source))
 
-/** Reads the LLM settings: the configuration file's `llm` section, `GLEITZEIT_LLM_*` variables over it. */
-export const loadLlm = (
-  file: string | undefined
-): Effect.Effect<LlmConfig.LlmConfig["Type"], ConfigError.ConfigError | ConfigFileError> =>
-  loadSection(file, "llm", LlmConfig.config)
-
-/** Reads the Python sandbox settings: the file's `python` section, `GLEITZEIT_PYTHON_*` variables over it. */
-export const loadPython = (
-  file: string | undefined
-): Effect.Effect<PythonConfig.Settings, ConfigError.ConfigError | ConfigFileError> =>
-  loadSection(file, "python", PythonConfig.config)
+/** The environment's `GLEITZEIT_*` variables as a config provider (`GLEITZEIT_LLM_STRATEGY` → `llm.strategy`). */
+export const fromEnv = (): ConfigProvider.ConfigProvider =>
+  ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase, ConfigProvider.nested("GLEITZEIT"))
 
 /** True when the journal is a PostgreSQL database, i.e. the commands talk to a cluster. */
 export const isCluster = (database: string): boolean => /^postgres(ql)?:\/\//.test(database)

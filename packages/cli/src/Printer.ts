@@ -3,6 +3,24 @@
  */
 import type { Event, Json, Run, Workflow } from "@gleitzeit/core"
 
+/**
+ * Makes text from a workflow or a journal safe to print on a terminal: control characters (escape sequences that
+ * could clear the screen or set the title, carriage returns, backspaces), DEL, C1 controls and bidirectional
+ * overrides are shown as `\xNN` / `\u{NNNN}` instead of being interpreted. Newlines and tabs are kept when asked.
+ */
+export const escape = (text: string, options: { readonly keepNewlines?: boolean } = {}): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (options.keepNewlines && (c === "\n" || c === "\t")) return c
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`
+  })
+
+/** Removes ANSI escape sequences (for output that is not a terminal). */
+export const stripAnsi = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/\u001b\[[0-9;?]*[ -\/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[@-_]/g, "")
+
 /** What the printer knows about a run's tasks (names and methods). */
 export interface TaskNames {
   readonly [taskId: string]: { readonly name: string; readonly method: string } | undefined
@@ -15,14 +33,14 @@ export const namesOf = (workflow: Workflow.Workflow): TaskNames =>
 const preview = (value: Json.Json | undefined, width = 72): string => {
   if (value === undefined) return ""
   const text = typeof value === "string" ? value : JSON.stringify(value)
-  const flat = text.replace(/\s+/g, " ").trim()
+  const flat = escape(text.replace(/\s+/g, " ").trim())
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
 }
 
 const messageOf = (error: Json.Json | undefined): string => {
   if (error !== null && typeof error === "object" && !Array.isArray(error)) {
     const message = (error as { message?: unknown }).message
-    if (typeof message === "string") return message
+    if (typeof message === "string") return escape(message)
   }
   return preview(error ?? null)
 }
@@ -37,18 +55,18 @@ export const duration = (ms: number): string =>
 
 const label = (names: TaskNames, taskId: string): string => {
   const entry = names[taskId]
-  return entry === undefined || entry.name === taskId ? taskId : `${taskId} (${entry.name})`
+  return entry === undefined || entry.name === taskId ? escape(taskId) : `${escape(taskId)} (${escape(entry.name)})`
 }
 
 /** One line (or none) for an event. */
 export const renderEvent = (event: Event.Event, names: TaskNames): string | undefined => {
   switch (event._tag) {
     case "RunSubmitted":
-      return `▶ run ${event.runId} · ${event.name} · ${event.taskCount} task${event.taskCount === 1 ? "" : "s"}`
+      return `▶ run ${event.runId} · ${escape(event.name)} · ${event.taskCount} task${event.taskCount === 1 ? "" : "s"}`
     case "RunStarted":
       return event.resumed ? `↻ resumed run ${event.runId}` : undefined
     case "TaskStarted":
-      return `  → ${label(names, event.taskId)} ${names[event.taskId]?.method ?? ""}${
+      return `  → ${label(names, event.taskId)} ${escape(names[event.taskId]?.method ?? "")}${
         event.attempt > 1 ? ` (attempt ${event.attempt})` : ""
       }`
     case "TaskCompleted":
@@ -62,11 +80,11 @@ export const renderEvent = (event: Event.Event, names: TaskNames): string | unde
     case "TaskFailed":
       return `  ✗ ${label(names, event.taskId)} failed: ${messageOf(event.error)}`
     case "TaskSkipped":
-      return `  ↷ ${label(names, event.taskId)} skipped: ${event.reason}`
+      return `  ↷ ${label(names, event.taskId)} skipped: ${escape(event.reason)}`
     case "TaskCancelled":
       return `  ■ ${label(names, event.taskId)} cancelled`
     case "TaskOutput":
-      return `    ${event.taskId} │ ${event.text.replace(/\n$/, "")}`
+      return `    ${escape(event.taskId)} │ ${escape(event.text.replace(/\n$/, ""))}`
     case "RunCompleted":
       return `✔ run ${event.runId} completed${
         event.outputs !== null && typeof event.outputs === "object" && Object.keys(event.outputs).length > 0
@@ -74,9 +92,9 @@ export const renderEvent = (event: Event.Event, names: TaskNames): string | unde
           : ""
       }`
     case "RunFailed":
-      return `✘ run ${event.runId} failed: ${event.error.message}`
+      return `✘ run ${event.runId} failed: ${escape(event.error.message)}`
     case "RunCancelled":
-      return `■ run ${event.runId} cancelled: ${event.reason}`
+      return `■ run ${event.runId} cancelled: ${escape(event.reason)}`
     case "RunTimedOut":
       return `⏱ run ${event.runId} timed out after ${duration(event.timeoutMs)}`
   }
@@ -99,16 +117,16 @@ export const renderStatus = (run: Run.RunRecord, tasks: ReadonlyArray<Run.TaskRe
     : "-"
   const head = [
     `run       ${run.id}`,
-    `workflow  ${run.name} (${run.workflowId})`,
-    `status    ${run.status}${run.error === undefined ? "" : ` — ${run.error.message}`}`,
+    `workflow  ${escape(run.name)} (${escape(run.workflowId)})`,
+    `status    ${run.status}${run.error === undefined ? "" : ` — ${escape(run.error.message)}`}`,
     `created   ${time(run.createdAt)}   took ${took}`,
     ...(run.outputs !== undefined && JSON.stringify(run.outputs) !== "{}"
       ? [`outputs   ${preview(run.outputs, 100)}`]
       : [])
   ]
   const rows = tasks.map((t) => [
-    t.taskId,
-    t.method,
+    escape(t.taskId),
+    escape(t.method),
     t.status,
     String(t.attempts),
     t.startedAt !== undefined && t.finishedAt !== undefined ? duration(t.finishedAt - t.startedAt) : "-",
@@ -122,8 +140,8 @@ export const renderRuns = (runs: ReadonlyArray<Run.RunRecord>): string =>
   runs.length === 0 ? "no runs" : table(
     ["RUN", "WORKFLOW", "STATUS", "TASKS", "CREATED", "TOOK"],
     runs.map((r) => [
-      r.id,
-      r.name,
+      escape(r.id),
+      escape(r.name),
       r.status,
       String(r.taskCount),
       time(r.createdAt),
