@@ -118,5 +118,4 @@ export const start = (args: ReadonlyArray<string>, options: StartOptions): Runni
 }
 
 /** Runs `gleitzeit ARGS` to the end. */
-export const run = (args: ReadonlyArray<string>, options: StartOptions): Promise<Finished> =>
-  start(args, options).done
+export const run = (args: ReadonlyArray<string>, options: StartOptions): Promise<Finished> => start(args, options).done

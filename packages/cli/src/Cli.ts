@@ -47,8 +47,7 @@ const executing = LocalClient.layer({ providers: true })
 /** The client of a command that only reads or changes the journal. */
 const reading = LocalClient.layer({ providers: false })
 /** The client of a command on a workflow file: the file read once, then the client. */
-const onWorkflow = ({ file }: { readonly file: string }) =>
-  executing.pipe(Layer.provideMerge(WorkflowFile.layer(file)))
+const onWorkflow = ({ file }: { readonly file: string }) => executing.pipe(Layer.provideMerge(WorkflowFile.layer(file)))
 
 /** The whole command tree, each command with its layers. */
 const command = (environment: Environment) =>
@@ -68,7 +67,11 @@ const command = (environment: Environment) =>
       Init.command
     ]),
     Command.provide(({ config }) =>
-      CliConfig.layer({ file: Option.getOrUndefined(config), env: environment.config, ollamaHost: environment.ollamaHost })
+      CliConfig.layer({
+        file: Option.getOrUndefined(config),
+        env: environment.config,
+        ollamaHost: environment.ollamaHost
+      })
     )
   )
 

@@ -140,7 +140,9 @@ export const load = (source: Source): Effect.Effect<Configuration["Type"], Confi
     const section = <A>(name: string | undefined, descriptor: Config.Config<A>) =>
       Effect.withConfigProvider(name === undefined ? descriptor : Config.nested(descriptor, name), provider).pipe(
         Effect.mapError((error) =>
-          new ConfigurationError({ message: `${path ?? "environment"}: ${name === undefined ? "" : `${name}: `}${describe(error)}` })
+          new ConfigurationError({
+            message: `${path ?? "environment"}: ${name === undefined ? "" : `${name}: `}${describe(error)}`
+          })
         )
       )
     const record = document as Record<string, unknown>

@@ -103,7 +103,9 @@ const ofFailure = (error: unknown): Report | undefined => {
   // The option parser has already printed its message and the usage.
   if (ValidationError.isValidationError(error)) return { code: InvalidInput, lines: [] }
   const service = unavailable(error)
-  return service === undefined ? undefined : { code: Unavailable, lines: [`✘ ${Printer.escape(service, { keepNewlines: true })}`] }
+  return service === undefined
+    ? undefined
+    : { code: Unavailable, lines: [`✘ ${Printer.escape(service, { keepNewlines: true })}`] }
 }
 
 /** The report of how a command ended: the one place errors become exit statuses and messages. */
@@ -118,7 +120,9 @@ export const report = (exit: Exit.Exit<unknown, unknown>): Report => {
   // A service failing below a layer that could not handle it (e.g. the database going away mid-command).
   for (const defect of Cause.defects(exit.cause)) {
     const service = unavailable(defect)
-    if (service !== undefined) return { code: Unavailable, lines: [`✘ ${Printer.escape(service, { keepNewlines: true })}`] }
+    if (service !== undefined) {
+      return { code: Unavailable, lines: [`✘ ${Printer.escape(service, { keepNewlines: true })}`] }
+    }
   }
   const squashed = Cause.squash(exit.cause)
   const chain: Array<string> = []

@@ -10,18 +10,20 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
+import * as Printer from "./Printer.js"
 
 /** The names of a command tree's subcommands. */
-export const subcommandNames = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): ReadonlySet<string> =>
-  new Set(HashMap.keys(Command.getSubcommands(command)))
+export const subcommandNames = <Name extends string, R, E, A>(
+  command: Command.Command<Name, R, E, A>
+): ReadonlySet<string> => new Set(HashMap.keys(Command.getSubcommands(command)))
 
 const config = CliConfig.make({ showBuiltIns: false })
 
-const textOf = (span: Span.Span): string =>
-  HelpDoc.toAnsiText(HelpDoc.p(span)).replace(/\u001b\[[0-9;]*m/g, "").trim()
+const textOf = (span: Span.Span): string => Printer.stripAnsi(HelpDoc.toAnsiText(HelpDoc.p(span))).trim()
 
 /** What the option parser says of every option of a kind; the CLI's own descriptions say more. */
-const generic = /^(A true or false value|This setting is optional|An? (existing )?(file|directory|path)|An integer|A user-defined piece of text|A floating point number|A date)\.$/
+const generic =
+  /^(A true or false value|This setting is optional|An? (existing )?(file|directory|path)|An integer|A user-defined piece of text|A floating point number|A date)\.$/
 
 /** The help document without the parser's generic sentences. */
 const prune = (doc: HelpDoc.HelpDoc): HelpDoc.HelpDoc => {

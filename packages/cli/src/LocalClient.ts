@@ -23,8 +23,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Client, type ProvidersView, Unavailable, type Validated } from "./Client.js"
 import * as CliConfig from "./CliConfig.js"
+import { Client, type ProvidersView, Unavailable, type Validated } from "./Client.js"
 import * as Runtime from "./Runtime.js"
 import * as WorkflowFile from "./WorkflowFile.js"
 
@@ -129,7 +129,10 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
       let llm = config.llm
       if (options.providers && !cluster && !config.llmDeclared && (usesLlm(document) || Option.isNone(document))) {
         if (yield* ollamaAnswers(config.ollamaUrl)) {
-          llm = { ...llm, endpoints: [{ name: "local", type: "ollama", url: config.ollamaUrl, weight: 1, priority: 0, tags: [] }] }
+          llm = {
+            ...llm,
+            endpoints: [{ name: "local", type: "ollama", url: config.ollamaUrl, weight: 1, priority: 0, tags: [] }]
+          }
           notes.push(`llm: no endpoint configured; using the local Ollama at ${config.ollamaUrl}`)
         } else {
           notes.push(`llm: no endpoint configured, and no Ollama answers at ${config.ollamaUrl}`)
@@ -265,7 +268,9 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
       submit: (validated) => Effect.flatMap(engine, (e) => e.submit(validated.workflow)),
       wait: (runId) => Effect.flatMap(engine, (e) => e.wait(runId)),
       events: (runId, eventOptions) =>
-        Stream.unwrap(Effect.map(storage, ({ ctx }) => RunLog.events(runId, eventOptions).pipe(Stream.provideContext(ctx)))),
+        Stream.unwrap(
+          Effect.map(storage, ({ ctx }) => RunLog.events(runId, eventOptions).pipe(Stream.provideContext(ctx)))
+        ),
       lastSeq: (runId) => Effect.flatMap(journal, (j) => j.lastSeq(runId)),
       run: (runId) =>
         withStorage(Effect.gen(function*() {
@@ -276,10 +281,13 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
         })),
       workflow: (runId) =>
         Effect.flatMap(journal, (j) =>
-          Effect.flatMap(j.workflow(runId), Option.match({
-            onNone: () => Effect.fail(notFound(runId)),
-            onSome: (w: Workflow.Workflow) => Effect.succeed(w)
-          }))),
+          Effect.flatMap(
+            j.workflow(runId),
+            Option.match({
+              onNone: () => Effect.fail(notFound(runId)),
+              onSome: (w: Workflow.Workflow) => Effect.succeed(w)
+            })
+          )),
       list: (query) => Effect.flatMap(journal, (j) => j.runs({ status: query.status, limit: query.limit })),
       cancel: (runId, reason) => Effect.flatMap(engine, (e) => e.cancel(runId, reason)),
       resume: (runId) => Effect.flatMap(engine, (e) => e.resume(runId)),
@@ -302,9 +310,13 @@ const unservedMethods = (
   const rawTasks = (document.parsed.value as { tasks?: unknown }).tasks
   workflow.tasks.forEach((task, index) => {
     if (registry.lookup(task.method) !== undefined) return
-    const path = Array.isArray(rawTasks) && rawTasks.length === workflow.tasks.length ? ["tasks", index, "method"] : ["tasks"]
+    const path = Array.isArray(rawTasks) && rawTasks.length === workflow.tasks.length
+      ? ["tasks", index, "method"]
+      : ["tasks"]
     const message = task.method.startsWith("llm/")
-      ? `no LLM endpoint serves ${task.method}: none is configured and no Ollama answers at ${ollamaUrl}; ${llmHint(ollamaUrl)}`
+      ? `no LLM endpoint serves ${task.method}: none is configured and no Ollama answers at ${ollamaUrl}; ${
+        llmHint(ollamaUrl)
+      }`
       : `no configured provider serves ${task.method}`
     issues.push(issueOf(document, { path, message }, ErrorCode.MethodNotFound))
   })

@@ -66,7 +66,10 @@ export const makeConsole = (stdout: Stream, stderr: Stream): Console.Console => 
 }
 
 /** The output facts and the console over the process's streams. */
-export const layer = (stdout: Stream & { readonly columns?: number | undefined }, stderr: Stream): Layer.Layer<Output> =>
+export const layer = (
+  stdout: Stream & { readonly columns?: number | undefined },
+  stderr: Stream
+): Layer.Layer<Output> =>
   Layer.merge(
     Layer.succeed(Output, { interactive: stdout.isTTY, columns: stdout.columns ?? 80 }),
     Console.setConsole(makeConsole(stdout, stderr))

@@ -19,7 +19,7 @@ export const escape = (text: string, options: { readonly keepNewlines?: boolean 
 /** Removes ANSI escape sequences (for output that is not a terminal). */
 export const stripAnsi = (text: string): string =>
   // eslint-disable-next-line no-control-regex
-  text.replace(/\u001b\[[0-9;?]*[ -\/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[@-_]/g, "")
+  text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[@-_]/g, "")
 
 /** What the printer knows about a run's tasks (names and methods). */
 export interface TaskNames {

@@ -8,8 +8,8 @@ import {
   LlmProvider,
   type McpConfig,
   McpProvider,
-  PythonConfig,
   type ProviderRegistry,
+  PythonConfig,
   PythonProvider,
   RateLimiter,
   Redis,
@@ -134,7 +134,9 @@ export const node = (flags: NodeFlags): Layer.Layer<
       llmRouting: flags.llmRouting
     })
     // Built first, released last: says the node stopped once it has drained.
-    const stopped = Layer.scopedDiscard(Effect.addFinalizer(() => Console.log(`■ node ${Printer.escape(name)} stopped`)))
+    const stopped = Layer.scopedDiscard(
+      Effect.addFinalizer(() => Console.log(`■ node ${Printer.escape(name)} stopped`))
+    )
     return Layer.succeed(ClusterNode, { name, listen: flags.listen }).pipe(
       Layer.provideMerge(cluster),
       Layer.provideMerge(stopped)

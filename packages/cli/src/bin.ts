@@ -18,12 +18,19 @@ import * as Output from "./Output.js"
 const environment: Cli.Environment = { config: CliConfig.fromEnv(), ollamaHost: process.env["OLLAMA_HOST"] }
 
 const output = Output.layer(
-  { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true, columns: process.stdout.columns },
+  {
+    write: (text) => process.stdout.write(text),
+    isTTY: process.stdout.isTTY === true,
+    columns: process.stdout.columns
+  },
   { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true }
 )
 
 // Logs go to stderr: stdout carries results (run ids, JSON) that scripts read.
-const logger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true }))
+const logger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })
+)
 
 /** `GLEITZEIT_LOG_LEVEL` (e.g. `debug`, `info`) shows more than warnings, e.g. what a node is doing. */
 const logLevel =

@@ -7,8 +7,8 @@ import { isNode, LineCounter, parseDocument } from "yaml"
 import * as Batch from "./Batch.js"
 import * as ErrorCode from "./ErrorCode.js"
 import * as Depth from "./internal/depth.js"
-import type { JsonObject } from "./Json.js"
 import * as Normalize from "./internal/normalize.js"
+import type { JsonObject } from "./Json.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Retry from "./Retry.js"
 import type { Workflow } from "./Workflow.js"
@@ -61,7 +61,12 @@ const baseName = (file: string): string | undefined => {
 }
 
 const parseError = (file: string, at: Depth.Position, message: string) =>
-  new WorkflowParseError({ file, line: at.line, column: at.column, message: `${file}:${at.line}:${at.column}: ${message}` })
+  new WorkflowParseError({
+    file,
+    line: at.line,
+    column: at.column,
+    message: `${file}:${at.line}:${at.column}: ${message}`
+  })
 
 /**
  * Parses YAML (JSON is YAML too) keeping source positions. The size, nesting depth and alias expansions are
@@ -75,7 +80,12 @@ export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed
     const bytes = Buffer.byteLength(text, "utf8")
     if (bytes > limit) {
       return Effect.fail(
-        new WorkflowParseError({ file, line: 1, column: 1, message: `${file} is ${bytes} bytes; the limit is ${limit}` })
+        new WorkflowParseError({
+          file,
+          line: 1,
+          column: 1,
+          message: `${file} is ${bytes} bytes; the limit is ${limit}`
+        })
       )
     }
     const maxDepth = options.maxDepth ?? defaultMaxDepth
@@ -127,9 +137,13 @@ const expandBatch = (value: unknown, options: Options): Effect.Effect<unknown, W
   const file = options.file ?? "<input>"
   const failed = (message: string) =>
     Effect.fail(
-      WorkflowValidationError.fromIssues(file, [new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })])
+      WorkflowValidationError.fromIssues(file, [
+        new Issue({ path: "batch", message, code: ErrorCode.WorkflowValidation })
+      ])
     )
-  if (options.listFiles === undefined) return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
+  if (options.listFiles === undefined) {
+    return failed("batch workflows need a file listing (load them with the CLI or pass listFiles)")
+  }
   return options.listFiles(spec.directory, spec.pattern).pipe(
     Effect.catchAll((message) => failed(`cannot list ${spec.directory}/${spec.pattern}: ${message}`)),
     Effect.flatMap((files) =>
@@ -162,8 +176,10 @@ const build = (
 
 /** Loads a workflow from a document parsed by `parse` (parse once, then load). */
 export const fromParsed = (parsed: Parsed, options: Options = {}): Effect.Effect<Loaded, WorkflowValidationError> =>
-  Effect.flatMap(expandBatch(parsed.value, options), (value) =>
-    build(value, value === parsed.value ? parsed : undefined, options))
+  Effect.flatMap(
+    expandBatch(parsed.value, options),
+    (value) => build(value, value === parsed.value ? parsed : undefined, options)
+  )
 
 /** Loads a workflow from YAML or JSON text. */
 export const load = (

@@ -141,9 +141,12 @@ describe("WorkflowLoader nesting limits", () => {
 
   it.effect("loads real workflows with nested params, brackets in strings and block scalars under the limit", () =>
     Effect.gen(function*() {
-      const schema = Array.from({ length: 20 }).reduce<unknown>((inner) => ({ type: "object", properties: { x: inner } }), {
-        type: "string"
-      })
+      const schema = Array.from({ length: 20 }).reduce<unknown>(
+        (inner) => ({ type: "object", properties: { x: inner } }),
+        {
+          type: "string"
+        }
+      )
       const text = yaml(
         "tasks:",
         "  - id: a",

@@ -53,7 +53,9 @@ export interface Decision {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 const str = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined)
-const num = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined)
+const num = (
+  value: unknown
+): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined)
 const strings = (value: unknown): ReadonlyArray<string> | undefined =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined
 
@@ -114,7 +116,10 @@ export const decide = (block: unknown, configured: Configured, grants: Grants): 
   const mcp = decideMcp(block["mcp"], configured.mcp, grants, refusals, warnings)
   for (const key of Object.keys(block)) {
     if (!llmKinds.has(key) && key !== "mcp") {
-      warnings.push({ path: ["providers", key], message: `unknown provider kind '${key}' ignored (known: ollama, openai, llm, mcp)` })
+      warnings.push({
+        path: ["providers", key],
+        message: `unknown provider kind '${key}' ignored (known: ollama, openai, llm, mcp)`
+      })
     }
   }
   return { llm, mcp, refusals, warnings }
@@ -170,7 +175,9 @@ const decideLlm = (
       }
       if (path !== at) {
         for (const key of Object.keys(raw)) {
-          if (!llmInstanceKeys.has(key)) warnings.push({ path: [...path, key], message: `unknown key '${key}' ignored` })
+          if (!llmInstanceKeys.has(key)) {
+            warnings.push({ path: [...path, key], message: `unknown key '${key}' ignored` })
+          }
         }
       }
       named = true
@@ -195,7 +202,9 @@ const decideLlm = (
         refusals.push({
           path,
           message: `names no configured LLM endpoint${name === undefined ? "" : ` ('${name}')`} and gives no url` +
-            (configured.endpoints.length === 0 ? "" : ` (configured: ${configured.endpoints.map((e) => e.name).join(", ")})`)
+            (configured.endpoints.length === 0
+              ? ""
+              : ` (configured: ${configured.endpoints.map((e) => e.name).join(", ")})`)
         })
         continue
       }
@@ -282,7 +291,8 @@ const decideMcp = (
       if ("url" in raw || "headers" in raw) {
         refusals.push({
           path: [...path, "url" in raw ? "url" : "headers"],
-          message: `'${name}' is a configured MCP server; a workflow cannot replace it (choose another name, or leave ` +
+          message:
+            `'${name}' is a configured MCP server; a workflow cannot replace it (choose another name, or leave ` +
             "out `url` and `headers` to only tune it)"
         })
         continue
@@ -332,7 +342,9 @@ const retune = (server: McpConfig.Server, tuning: Record<string, unknown>): McpC
 export const config: Config.Config<Grants> = Config.all({
   llmEndpoints: Config.array(Config.string(), "llm_endpoints").pipe(
     Config.withDefault([]),
-    Config.withDescription("URL patterns of LLM endpoints a workflow's providers block may add (e.g. http://127.0.0.1:*)")
+    Config.withDescription(
+      "URL patterns of LLM endpoints a workflow's providers block may add (e.g. http://127.0.0.1:*)"
+    )
   ),
   mcpServers: Config.array(Config.string(), "mcp_servers").pipe(
     Config.withDefault([]),

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { LlmConfig, McpConfig, WorkflowProviders } from "@gleitzeit/providers"
+import { LlmConfig, WorkflowProviders } from "@gleitzeit/providers"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +27,8 @@ const configured: WorkflowProviders.Configured = {
   }]
 }
 
-const decide = (block: unknown, grants = WorkflowProviders.noGrants) => WorkflowProviders.decide(block, configured, grants)
+const decide = (block: unknown, grants = WorkflowProviders.noGrants) =>
+  WorkflowProviders.decide(block, configured, grants)
 const paths = (findings: ReadonlyArray<WorkflowProviders.Finding>) => findings.map((f) => f.path.join("."))
 
 describe("WorkflowProviders.decide", () => {

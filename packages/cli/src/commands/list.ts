@@ -31,7 +31,11 @@ export const command = Command.make(
       const runs = yield* client.list({ status: Option.getOrUndefined(status), limit })
       yield* Console.log(
         json
-          ? JSON.stringify(runs.map((run) => Follow.summary({ run, tasks: [] })).map(({ tasks: _, ...run }) => run), null, 2)
+          ? JSON.stringify(
+            runs.map((run) => Follow.summary({ run, tasks: [] })).map(({ tasks: _, ...run }) => run),
+            null,
+            2
+          )
           : Printer.renderRuns(runs)
       )
     })

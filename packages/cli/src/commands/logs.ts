@@ -26,7 +26,9 @@ export const command = Command.make(
       yield* client.events(runId, { follow }).pipe(
         Stream.runForEach((event) => {
           const line = Printer.renderEvent(event, names)
-          return line === undefined ? Effect.void : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
+          return line === undefined
+            ? Effect.void
+            : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
         })
       )
     })

@@ -17,7 +17,8 @@ const address = (name: string, description: string) =>
     Options.withDescription(description),
     Options.mapEffect((text) =>
       Option.match(ClusterSharding.parseAddress(text), {
-        onNone: () => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: expected host:port, got '${text}'`))),
+        onNone: () =>
+          Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: expected host:port, got '${text}'`))),
         onSome: Effect.succeed
       })
     )
@@ -28,7 +29,9 @@ export const flags = {
   listen: address("listen", "address to listen on for other members, host:port (default: 127.0.0.1:34431)").pipe(
     Options.withDefault({ host: "127.0.0.1", port: 34431 })
   ),
-  advertise: address("advertise", "address other members reach this node on (default: --listen)").pipe(Options.optional),
+  advertise: address("advertise", "address other members reach this node on (default: --listen)").pipe(
+    Options.optional
+  ),
   name: Options.text("name").pipe(
     Options.withPseudoName("NAME"),
     Options.withDescription("node name in the journal (default: the advertised host:port)"),
@@ -45,7 +48,9 @@ export const flags = {
     Options.withDefault(20)
   ),
   llmRouting: Options.choice("llm-routing", ["task", "model"]).pipe(
-    Options.withDescription("LLM calls go to workers by task (spread) or by model (to where it is loaded) (default: task)"),
+    Options.withDescription(
+      "LLM calls go to workers by task (spread) or by model (to where it is loaded) (default: task)"
+    ),
     Options.withDefault("task" as const)
   ),
   database: Options.text("database").pipe(
@@ -68,6 +73,8 @@ export const command = Command.make("node", flags, () =>
     yield* Console.log(`● node ${name} listening on ${node.listen.host}:${node.listen.port}`)
     return yield* Effect.never.pipe(
       // Runs before the node's layer is released (which drains it): tells the operator what is happening.
-      Effect.onInterrupt(() => Effect.zipRight(Console.log(`◌ node ${name} draining`), Effect.sync(ExitCode.markStoppedOnRequest)))
+      Effect.onInterrupt(() =>
+        Effect.zipRight(Console.log(`◌ node ${name} draining`), Effect.sync(ExitCode.markStoppedOnRequest))
+      )
     )
   })).pipe(Command.withDescription("Run a cluster node: it executes runs and task attempts submitted to the cluster"))

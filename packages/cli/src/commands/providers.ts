@@ -48,15 +48,24 @@ export const render = (view: ProvidersView): string => {
     ? ["MCP servers: none configured (add `mcp.servers` to gleitzeit.yaml)"]
     : [
       "MCP servers:",
-      Printer.table(["  NAME", "TRANSPORT"], view.mcp.map((s) => [`  ${Printer.escape(s.name)}`, Printer.escape(s.transport)]))
+      Printer.table(
+        ["  NAME", "TRANSPORT"],
+        view.mcp.map((s) => [`  ${Printer.escape(s.name)}`, Printer.escape(s.transport)])
+      )
     ]
   return [methods, "", ...view.llm.notes.map((note) => `note: ${note}`), ...llm, "", python, "", ...mcp].join("\n")
 }
 
 /** The `providers` command. */
-export const command = Command.make("providers", { json: Options.json }, ({ json }): Effect.Effect<void, Failure, Client> =>
-  Effect.gen(function*() {
-    const client = yield* Client
-    const view = yield* client.providers
-    yield* Console.log(json ? JSON.stringify(view, null, 2) : render(view))
-  })).pipe(Command.withDescription("List providers, their methods and health, LLM endpoints, the Python sandbox, MCP servers"))
+export const command = Command.make(
+  "providers",
+  { json: Options.json },
+  ({ json }): Effect.Effect<void, Failure, Client> =>
+    Effect.gen(function*() {
+      const client = yield* Client
+      const view = yield* client.providers
+      yield* Console.log(json ? JSON.stringify(view, null, 2) : render(view))
+    })
+).pipe(
+  Command.withDescription("List providers, their methods and health, LLM endpoints, the Python sandbox, MCP servers")
+)

@@ -64,6 +64,8 @@ export const command = Command.make(
         yield* Console.log(json ? JSON.stringify(record.error, null, 2) : render(record.error))
         return yield* new ExitCode.RunEnded({ status: record.status })
       }
-      return yield* new ExitCode.NotFoundError({ message: `task '${wanted}' of run ${runId} has no result: it is ${record.status}` })
+      return yield* new ExitCode.NotFoundError({
+        message: `task '${wanted}' of run ${runId} has no result: it is ${record.status}`
+      })
     })
 ).pipe(Command.withDescription("Print a task's whole result (or the run's outputs); a failed task's error"))

@@ -23,6 +23,10 @@ export const command = Command.make("run", { file: Options.file, json: Options.j
     yield* Workflow.printNotes(validated, json)
     yield* Workflow.refuseUnserved(validated)
     const runId = yield* client.submit(validated)
-    const outcome = yield* Follow.follow(runId, { afterSeq: 0, names: Printer.namesOf(validated.workflow), quiet: json })
+    const outcome = yield* Follow.follow(runId, {
+      afterSeq: 0,
+      names: Printer.namesOf(validated.workflow),
+      quiet: json
+    })
     yield* Follow.finish(outcome, json)
   })).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))

@@ -21,6 +21,8 @@ export const command = Command.make(
       const runId = Option.isSome(run) ? run.value : (yield* client.list({ limit: 1 }))[0]?.id
       if (runId === undefined) return yield* new ExitCode.NotFoundError({ message: "no runs yet" })
       const view = yield* client.run(runId)
-      yield* Console.log(json ? JSON.stringify(Follow.summary(view), null, 2) : Printer.renderStatus(view.run, view.tasks))
+      yield* Console.log(
+        json ? JSON.stringify(Follow.summary(view), null, 2) : Printer.renderStatus(view.run, view.tasks)
+      )
     })
 ).pipe(Command.withDescription("Show a run (default: the latest) and its tasks"))

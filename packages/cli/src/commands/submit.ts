@@ -4,8 +4,8 @@
 import { Command, Options as CliOptions } from "@effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { Client, type Failure } from "../Client.js"
 import * as CliConfig from "../CliConfig.js"
+import { Client, type Failure } from "../Client.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Follow from "../Follow.js"
 import * as Options from "../internal/options.js"
@@ -23,12 +23,19 @@ export const command = Command.make(
     ),
     json: Options.json
   },
-  ({ json, wait }): Effect.Effect<void, Failure | ExitCode.RunEnded | ExitCode.UsageError, Client | WorkflowDocument | CliConfig.Configuration> =>
+  (
+    { json, wait }
+  ): Effect.Effect<
+    void,
+    Failure | ExitCode.RunEnded | ExitCode.UsageError,
+    Client | WorkflowDocument | CliConfig.Configuration
+  > =>
     Effect.gen(function*() {
       const config = yield* CliConfig.Configuration
       if (!CliConfig.isCluster(config.settings.database)) {
         return yield* new ExitCode.UsageError({
-          message: "submit needs a cluster: set `database` to its postgres:// URL (gleitzeit.yaml or GLEITZEIT_DATABASE)"
+          message:
+            "submit needs a cluster: set `database` to its postgres:// URL (gleitzeit.yaml or GLEITZEIT_DATABASE)"
         })
       }
       const client = yield* Client
@@ -37,7 +44,11 @@ export const command = Command.make(
       const runId = yield* client.submit(validated)
       if (!wait) return yield* Console.log(json ? JSON.stringify({ runId }) : runId)
       if (!json) yield* Console.log(`▶ run ${runId} submitted`)
-      const outcome = yield* Follow.follow(runId, { afterSeq: 0, names: Printer.namesOf(validated.workflow), quiet: json })
+      const outcome = yield* Follow.follow(runId, {
+        afterSeq: 0,
+        names: Printer.namesOf(validated.workflow),
+        quiet: json
+      })
       yield* Follow.finish(outcome, json)
     })
 ).pipe(Command.withDescription("Hand a workflow to the cluster and print its run id; --wait follows it to the end"))

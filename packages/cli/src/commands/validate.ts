@@ -12,16 +12,22 @@ import * as Printer from "../Printer.js"
 import { WorkflowDocument } from "../WorkflowFile.js"
 
 /** The `validate` command. */
-export const command = Command.make("validate", { file: Options.file }, ({ file }): Effect.Effect<void, Failure, Client | WorkflowDocument> =>
-  Effect.gen(function*() {
-    const client = yield* Client
-    const validated = yield* client.validate(yield* WorkflowDocument)
-    yield* Workflow.printNotes(validated, false)
-    for (const issue of validated.unserved) {
-      yield* Console.error(`warning: ${Printer.escape(issue.render(file), { keepNewlines: true })}`)
-    }
-    const tasks = validated.workflow.tasks.length
-    yield* Console.log(
-      `✔ ${Printer.escape(file)} is valid: ${Printer.escape(validated.workflow.name)}, ${tasks} task${tasks === 1 ? "" : "s"}`
-    )
-  })).pipe(Command.withDescription("Check a workflow file and report every problem with its line and column"))
+export const command = Command.make(
+  "validate",
+  { file: Options.file },
+  ({ file }): Effect.Effect<void, Failure, Client | WorkflowDocument> =>
+    Effect.gen(function*() {
+      const client = yield* Client
+      const validated = yield* client.validate(yield* WorkflowDocument)
+      yield* Workflow.printNotes(validated, false)
+      for (const issue of validated.unserved) {
+        yield* Console.error(`warning: ${Printer.escape(issue.render(file), { keepNewlines: true })}`)
+      }
+      const tasks = validated.workflow.tasks.length
+      yield* Console.log(
+        `✔ ${Printer.escape(file)} is valid: ${Printer.escape(validated.workflow.name)}, ${tasks} task${
+          tasks === 1 ? "" : "s"
+        }`
+      )
+    })
+).pipe(Command.withDescription("Check a workflow file and report every problem with its line and column"))

@@ -12,7 +12,9 @@ export const printNotes = (validated: Validated, quiet: boolean) =>
   quiet ? Effect.void : Effect.gen(function*() {
     for (const note of validated.notes) yield* Console.error(`note: ${Printer.escape(note)}`)
     for (const warning of validated.warnings) {
-      yield* Console.error(`warning: ${Printer.escape(warning.render(validated.document.file), { keepNewlines: true })}`)
+      yield* Console.error(
+        `warning: ${Printer.escape(warning.render(validated.document.file), { keepNewlines: true })}`
+      )
     }
   })
 

@@ -58,7 +58,7 @@ export const scan = (text: string, limit: number): Scan => {
     if (type === "flow-map-start" || type === "flow-seq-start") {
       flow++
       // A flow collection starting a line closes the block nodes at or right of its column.
-      if (flow === 1 && nodeStart) while (blocks.length > 0 && blocks[blocks.length - 1]! >= column) blocks.pop()
+      if (flow === 1 && nodeStart) { while (blocks.length > 0 && blocks[blocks.length - 1]! >= column) blocks.pop() }
       if (blocks.length + flow > limit) return { _tag: "TooDeep", at, limit }
       nodeStart = false
     } else if (type === "flow-map-end" || type === "flow-seq-end") {
