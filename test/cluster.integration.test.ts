@@ -112,8 +112,8 @@ describe("cluster of node processes", () => {
     expect(status.code).toBe(0)
     expect(status.stdout).toMatch(/status\s+completed/)
     const listed = await run(["list", "--limit", "100", "--json"], cluster.opts)
-    const runs = JSON.parse(listed.stdout) as ReadonlyArray<{ id: string; status: string }>
-    expect(runs.map((r) => r.id)).toEqual(expect.arrayContaining([...ids, runId]))
+    const runs = JSON.parse(listed.stdout) as ReadonlyArray<{ runId: string; status: string }>
+    expect(runs.map((r) => r.runId)).toEqual(expect.arrayContaining([...ids, runId]))
   })
 
   it("logs --follow from a client shows the events of every node's attempts as they happen", async () => {
