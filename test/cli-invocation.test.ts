@@ -3,7 +3,7 @@
  * and the workflow file read once (a pipe can only be read once), failures mapped to one exit status and one line,
  * help pages fit for a pipe.
  */
-import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
+import { afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { createWriteStream, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -33,7 +33,6 @@ beforeEach(() => {
   ws = Cli.workspace()
 })
 afterEach(() => ws.cleanup())
-afterAll(() => undefined)
 
 describe("--config", () => {
   it("is accepted before the command, after it, after its arguments and as --config=FILE", async () => {
@@ -122,17 +121,6 @@ describe("exit statuses", () => {
     assert.strictEqual(result.code, 69, result.stderr)
     assert.lengthOf(result.stderr.trimEnd().split("\n"), 1, result.stderr)
     assert.match(result.stderr, /^✘ the journal database .*not-a-dir\/journal\.db cannot be reached: /)
-  })
-
-  it("an unreachable Redis is one line and exit 69", async () => {
-    const env = {
-      GLEITZEIT_DATABASE: "postgres://postgres@127.0.0.1:5432/postgres",
-      GLEITZEIT_REDIS: "redis://127.0.0.1:1"
-    }
-    const result = await Cli.run(["list"], { cwd: ws.dir, db: undefined, env })
-    assert.strictEqual(result.code, 69, result.stderr)
-    assert.lengthOf(result.stderr.trimEnd().split("\n"), 1, result.stderr)
-    assert.include(result.stderr, "Redis at redis://127.0.0.1:1 is unreachable")
   })
 
   it("list --limit accepts only whole decimal numbers in range (exit 2 otherwise)", async () => {
