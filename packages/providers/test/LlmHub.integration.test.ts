@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { LlmConfig, LlmProvider } from "@gleitzeit/providers"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
 import { startLlmServer } from "../../../test/llm/launch.js"
 import { call, endpoint, llmServers, makeProvider } from "./llmHelpers.js"
 
@@ -93,15 +94,15 @@ describe("LLM hub", () => {
       assert.strictEqual(health.status, "degraded")
     }))
 
-  it.scopedLive("breaker: two 503s open it (calls are refused without reaching the server), half-open, closed", () =>
+  it.scoped("breaker: two 503s open it (calls are refused without reaching the server), half-open, closed", () =>
     Effect.gen(function*() {
       const server = servers()[0]!
       const hub = yield* LlmProvider.makeHub({
         ...LlmConfig.LlmConfig.defaults,
         endpoints: [endpoint(server, "ollama", "solo")],
         failureThreshold: 2,
-        resetTimeout: Duration.millis(400),
-        healthInterval: Duration.minutes(1),
+        resetTimeout: Duration.seconds(30),
+        healthInterval: Duration.minutes(10),
         retryOnOtherInstance: 0
       })
       const use = hub.use(
@@ -123,7 +124,12 @@ describe("LLM hub", () => {
       assert.strictEqual(refused.reason._tag, "Unavailable")
       assert.include(refused.message, "circuit open")
       assert.strictEqual((yield* Effect.promise(() => server.stats())).requests["POST /api/chat"], 2)
-      yield* Effect.sleep("450 millis")
+      // The reset timeout runs on the TestClock: open until it has passed, half-open from then on.
+      yield* TestClock.adjust("29 seconds")
+      assert.strictEqual(yield* breaker, "open")
+      assert.include((yield* Effect.flip(use)).message, "circuit open")
+      assert.strictEqual((yield* Effect.promise(() => server.stats())).requests["POST /api/chat"], 2)
+      yield* TestClock.adjust("1 second")
       assert.strictEqual(yield* breaker, "half_open")
       yield* use
       assert.strictEqual(yield* breaker, "closed")

@@ -3,15 +3,29 @@
  * every method, streaming, structured output, embeddings, errors, cancellation, the cache and fallback models.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import type { Provider } from "@gleitzeit/providers"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { call, endpoint, failureOf, llmServers, makeProvider, png, type Streamed } from "./llmHelpers.js"
+import {
+  addedSleeps,
+  call,
+  endpoint,
+  failureOf,
+  llmServers,
+  makeProvider,
+  png,
+  type Streamed,
+  streamedUntil
+} from "./llmHelpers.js"
 
 const servers = llmServers(1)
 const dir = mkdtempSync(join(tmpdir(), "gleitzeit-llm-test-"))
@@ -209,14 +223,17 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
       const llm = yield* provider()
       const server = servers()[0]!
       yield* promise(() => server.reset())
-      const streamed: Streamed = { tokens: [] }
+      const streamed = yield* streamedUntil(2)
       const fiber = yield* Effect.fork(call(llm, "llm/chat", {
         model: "tiny-chat",
         messages: [{ role: "user", content: "go on forever" }],
         max_tokens: 4000,
         options: { ignore_eos: true }
       }, streamed))
-      while (streamed.tokens.length < 2) yield* Effect.sleep("5 millis")
+      yield* Effect.raceFirst(
+        streamed.reached,
+        Effect.zipRight(Fiber.await(fiber), Effect.dieMessage("the call ended before it streamed 2 chunks"))
+      )
       const started = performance.now()
       yield* Fiber.interrupt(fiber)
       assert.isBelow(performance.now() - started, 100)
@@ -270,57 +287,76 @@ describe.each(["ollama", "openai"] as const)("%s API", (type) => {
 
 describe("rate limits (TestClock)", () => {
   const hi = { model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }
+  /** Longer than any rate-limit wait here, so its sleep on the TestClock is told apart from the limiter's. */
+  const requestTimeout = Duration.hours(1)
+  const limited = (settings: Parameters<typeof makeProvider>[0]) => makeProvider({ requestTimeout, ...settings })
 
-  /** Whether the fiber is still waiting after letting in-flight HTTP calls finish. */
-  const waiting = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
-    Effect.zipRight(
-      Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300))),
-      Effect.map(Fiber.poll(fiber), (exit) => exit._tag === "None")
-    )
+  /**
+   * Forks a call and tells whether a rate limit holds it. A call takes its rate limits before it sends, then sends
+   * under its request timeout; so the first sleep it adds to the TestClock is the limiter's wait when it is held,
+   * and its request timeout when it was let through. Resolves on that observation (or the call's end), never on
+   * elapsed time.
+   */
+  const fork = (llm: Provider.Provider, params: Record<string, unknown>) =>
+    Effect.gen(function*() {
+      const before = yield* TestClock.sleeps()
+      const now = yield* Clock.currentTimeMillis
+      const fiber = yield* Effect.fork(call(llm, "llm/chat", params))
+      const held = Effect.gen(function*() {
+        while (true) {
+          if (Option.isSome(yield* Fiber.poll(fiber))) return false
+          const added = addedSleeps(before, yield* TestClock.sleeps())
+          if (added.length > 0) return added.some((at) => at < now + Duration.toMillis(requestTimeout))
+          yield* Effect.yieldNow()
+        }
+      })
+      return { fiber, held }
+    })
 
   it.scoped("requests per minute of a model hold the next call until TestClock has moved on", () =>
     Effect.gen(function*() {
-      const llm = yield* makeProvider({
+      const llm = yield* limited({
         endpoints: [endpoint(servers()[0]!, "ollama", "limited")],
         rateLimits: [{ model: "tiny-chat", requestsPerMinute: 2 }]
       })
       yield* call(llm, "llm/chat", hi)
       yield* call(llm, "llm/chat", hi)
-      const third = yield* Effect.fork(call(llm, "llm/chat", hi))
-      assert.isTrue(yield* waiting(third))
+      const third = yield* fork(llm, hi)
+      assert.isTrue(yield* third.held)
       yield* TestClock.adjust("30 seconds")
-      const result = yield* Fiber.join(third)
+      const result = yield* Fiber.join(third.fiber)
       assert.strictEqual(result.instance, "limited")
     }))
 
   it.scoped("tokens per minute count the estimate, then the real usage of each call", () =>
     Effect.gen(function*() {
-      const llm = yield* makeProvider({
+      const llm = yield* limited({
         endpoints: [endpoint(servers()[0]!, "openai", "metered")],
         rateLimits: [{ endpoint: "metered", tokensPerMinute: 1000 }]
       })
       const first = yield* call(llm, "llm/chat", { ...hi, max_tokens: 500, seed: 5 })
       assert.isBelow(first.usage.total_tokens, 250, "the settled usage is far below the 500 reserved")
       // Without the refund 499 of 1000 tokens would be left and the second call would wait for a TestClock refill.
-      const second = yield* Effect.fork(call(llm, "llm/chat", { ...hi, max_tokens: 500, seed: 5 }))
-      assert.isFalse(yield* waiting(second), "refunded tokens let the second call through at once")
-      const third = yield* Effect.fork(call(llm, "llm/chat", { ...hi, max_tokens: 990, seed: 5 }))
-      assert.isTrue(yield* waiting(third), "what the two calls really used leaves too few tokens for 990 more")
+      const second = yield* fork(llm, { ...hi, max_tokens: 500, seed: 5 })
+      assert.isFalse(yield* second.held, "refunded tokens let the second call through at once")
+      assert.isBelow((yield* Fiber.join(second.fiber)).usage.total_tokens, 250)
+      const third = yield* fork(llm, { ...hi, max_tokens: 990, seed: 5 })
+      assert.isTrue(yield* third.held, "what the two calls really used leaves too few tokens for 990 more")
       yield* TestClock.adjust("60 seconds")
-      assert.isTrue((yield* Fiber.join(third)).usage.total_tokens > 0)
+      assert.isTrue((yield* Fiber.join(third.fiber)).usage.total_tokens > 0)
     }))
 
   it.scoped("a 429's retry-after blocks the endpoint for that long", () =>
     Effect.gen(function*() {
       const server = servers()[0]!
-      const llm = yield* makeProvider({ endpoints: [endpoint(server, "ollama", "busy")] })
+      const llm = yield* limited({ endpoints: [endpoint(server, "ollama", "busy")] })
       yield* Effect.promise(() => server.fault({ path: "/api/chat", status: 429, retryAfter: 20 }))
-      const limited = yield* failureOf(call(llm, "llm/chat", hi))
-      assert.strictEqual(limited.reason._tag, "RateLimited")
-      const next = yield* Effect.fork(call(llm, "llm/chat", hi))
-      assert.isTrue(yield* waiting(next))
+      const refused = yield* failureOf(call(llm, "llm/chat", hi))
+      assert.strictEqual(refused.reason._tag, "RateLimited")
+      const next = yield* fork(llm, hi)
+      assert.isTrue(yield* next.held)
       yield* TestClock.adjust("20 seconds")
-      assert.strictEqual((yield* Fiber.join(next)).instance, "busy")
+      assert.strictEqual((yield* Fiber.join(next.fiber)).instance, "busy")
     }))
 })
 

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import { type Json, LlmProtocol, type ProviderError } from "@gleitzeit/core"
 import { LlmConfig, LlmProvider, type Provider } from "@gleitzeit/providers"
+import type * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -55,9 +57,37 @@ export const makeProvider = (
 ): Effect.Effect<Provider.Provider, never, Scope.Scope> =>
   LlmProvider.make.pipe(Effect.provide(LlmConfig.LlmConfig.layer({ retryOnOtherInstance: 0, ...settings })))
 
-/** What a call streamed. */
+/** What a call streamed; `onToken` runs after each chunk is recorded. */
 export interface Streamed {
   readonly tokens: Array<string>
+  readonly onToken?: Effect.Effect<void>
+}
+
+/** A `Streamed` whose `reached` completes once `count` chunks have arrived. */
+export const streamedUntil = (count: number): Effect.Effect<Streamed & { readonly reached: Effect.Effect<void> }> =>
+  Effect.map(Deferred.make<void>(), (reached) => {
+    const tokens: Array<string> = []
+    return {
+      tokens,
+      onToken: Effect.suspend(() => tokens.length >= count ? Deferred.succeed(reached, undefined) : Effect.void),
+      reached: Deferred.await(reached)
+    }
+  })
+
+/**
+ * The wake-up times that `after` has and `before` had not (the TestClock keeps one per sleep, so equal times
+ * count separately).
+ */
+export const addedSleeps = (before: Chunk.Chunk<number>, after: Chunk.Chunk<number>): Array<number> => {
+  const seen = new Map<number, number>()
+  for (const at of before) seen.set(at, (seen.get(at) ?? 0) + 1)
+  const added: Array<number> = []
+  for (const at of after) {
+    const left = seen.get(at) ?? 0
+    if (left > 0) seen.set(at, left - 1)
+    else added.push(at)
+  }
+  return added
 }
 
 /** Calls a method (or alias) with params decoded by its schema; collects streamed tokens into `streamed`. */
@@ -74,7 +104,8 @@ export const call = (
     taskId: "task",
     attempt: 1,
     idempotencyKey: "key",
-    emit: (_stream, text) => Effect.sync(() => void streamed.tokens.push(text))
+    emit: (_stream, text) =>
+      Effect.zipRight(Effect.sync(() => void streamed.tokens.push(text)), streamed.onToken ?? Effect.void)
   }).pipe(
     Effect.tap((result) => Schema.decodeUnknown(spec.result!)(result).pipe(Effect.orDie)),
     Effect.map((result) => result as Record<string, Json.Json> as Record<string, any>)

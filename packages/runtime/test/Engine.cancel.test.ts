@@ -5,7 +5,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { assertStatuses, isEvent, nextEvent, setup, workflow } from "./helpers.js"
+import { assertStatuses, eventually, isEvent, nextEvent, setup, workflow } from "./helpers.js"
 
 /** A local HTTP server on 127.0.0.1 (random port), closed with the scope. */
 const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
@@ -73,7 +73,7 @@ describe("Engine cancellation", () => {
       })
       const runId = yield* runtime.engine.submit(wf)
       yield* probe.started("running")
-      while (runtime.scheduler.waiting() < 2) yield* Effect.yieldNow()
+      yield* eventually("2 attempts waiting for a slot", Effect.sync(() => runtime.scheduler.waiting()), (n) => n >= 2)
       yield* runtime.engine.cancel(runId)
       assert.strictEqual(runtime.scheduler.waiting(), 0)
       assert.strictEqual(runtime.scheduler.running(), 0)

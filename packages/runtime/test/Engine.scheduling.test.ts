@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { setup, workflow } from "./helpers.js"
+import { eventually, setup, workflow } from "./helpers.js"
 
 const work = (id: string, extra: Record<string, unknown> = {}, params: Record<string, unknown> = {}) => ({
   id,
@@ -91,7 +91,7 @@ describe("Engine scheduling", () => {
       // Submitted in the order low, urgent, normal while the only slot is taken.
       const runs = [yield* runtime.engine.submit(lowRun), yield* runtime.engine.submit(urgentRun)]
       runs.push(yield* runtime.engine.submit(normalRun))
-      while (runtime.scheduler.waiting() < 4) yield* Effect.yieldNow()
+      yield* eventually("4 attempts waiting for a slot", Effect.sync(() => runtime.scheduler.waiting()), (n) => n >= 4)
       assert.strictEqual(runtime.scheduler.running(), 1)
       yield* probe.open("blocker")
       for (const runId of [first, ...runs]) {
@@ -131,7 +131,11 @@ describe("Engine scheduling", () => {
       const fiber = yield* Effect.fork(
         Effect.forEach(runs, (wf) => runtime.engine.execute(wf), { concurrency: "unbounded" })
       )
-      while (probe.running < 4 || runtime.scheduler.waiting() < 11) yield* Effect.yieldNow()
+      yield* eventually(
+        "4 attempts running and 11 waiting for a slot",
+        Effect.sync(() => ({ running: probe.running, waiting: runtime.scheduler.waiting() })),
+        ({ running, waiting }) => running >= 4 && waiting >= 11
+      )
       assert.strictEqual(runtime.scheduler.running(), 4)
       yield* probe.open("go")
       const outcomes = yield* Fiber.join(fiber)

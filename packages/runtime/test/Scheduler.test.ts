@@ -3,12 +3,15 @@ import { Scheduler } from "@gleitzeit/runtime"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { eventually } from "./helpers.js"
 
 /** Waits until the scheduler has `n` waiters. */
-const waiters = (scheduler: Scheduler.Scheduler["Type"], n: number): Effect.Effect<void> =>
-  scheduler.waiting() >= n
-    ? Effect.void
-    : Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => waiters(scheduler, n)))
+const waiters = (scheduler: Scheduler.Scheduler["Type"], n: number) =>
+  eventually(`${n} waiting`, Effect.sync(() => scheduler.waiting()), (waiting) => waiting >= n)
+
+/** Waits until the scheduler runs `n` jobs. */
+const running = (scheduler: Scheduler.Scheduler["Type"], n: number) =>
+  eventually(`${n} running`, Effect.sync(() => scheduler.running()), (count) => count >= n)
 
 describe("Scheduler", () => {
   it.effect("admits up to the limit at once, then waiters by priority, then by arrival", () =>
@@ -23,7 +26,7 @@ describe("Scheduler", () => {
         )
       const first = yield* Effect.fork(job("first", 0, true))
       const second = yield* Effect.fork(job("second", 0, true))
-      while (scheduler.running() < 2) yield* Effect.yieldNow()
+      yield* running(scheduler, 2)
       const rest = [
         yield* Effect.fork(job("low", 0)),
         yield* Effect.fork(job("high-1", 2)),
@@ -44,7 +47,7 @@ describe("Scheduler", () => {
       const scheduler = yield* Scheduler.make(1)
       const gate = yield* Deferred.make<void>()
       const holder = yield* Effect.fork(scheduler.admit(0, Deferred.await(gate)))
-      while (scheduler.running() < 1) yield* Effect.yieldNow()
+      yield* running(scheduler, 1)
       const ran: Array<string> = []
       const waiting = yield* Effect.fork(scheduler.admit(5, Effect.sync(() => ran.push("withdrawn"))))
       yield* waiters(scheduler, 1)

@@ -86,14 +86,42 @@ export const nextEvent = <E extends Event.Event = Event.Event>(
 export const isEvent = (tag: Event.Tag, taskId?: string) => (event: Event.Event): boolean =>
   event._tag === tag && (taskId === undefined || ("taskId" in event && event.taskId === taskId))
 
+/** How many times `eventually` lets other fibers run before it gives up. */
+export const maxYields = 10_000
+
+/**
+ * Lets other fibers run until `condition` holds, for in-process state that they change without I/O (the
+ * scheduler's queues, the TestClock's sleepers). Bounded in steps, not time: after `maxYields` yields without the
+ * condition the test fails, naming what it waited for and what it saw last.
+ */
+export const eventually = <A>(
+  what: string,
+  observe: Effect.Effect<A>,
+  condition: (observed: A) => boolean
+): Effect.Effect<A> =>
+  Effect.gen(function*() {
+    let observed = yield* observe
+    let yields = 0
+    while (!condition(observed)) {
+      if (yields === maxYields) {
+        return yield* Effect.die(
+          new Error(`gave up waiting for ${what} after ${maxYields} yields (last seen: ${JSON.stringify(observed)})`)
+        )
+      }
+      yield* Effect.yieldNow()
+      yields++
+      observed = yield* observe
+    }
+    return observed
+  })
+
 /**
  * Waits until at least `count` fibers sleep on the TestClock (a retry backoff, a timeout, a deadline), so that
  * a following `TestClock.adjust` is measured from the moment they started sleeping.
  */
 export const whenSleeping = (count = 1): Effect.Effect<void> =>
-  Effect.flatMap(
-    TestClock.sleeps(),
-    (sleeps) => Chunk.size(sleeps) >= count ? Effect.void : Effect.zipRight(Effect.yieldNow(), whenSleeping(count))
+  Effect.asVoid(
+    eventually(`${count} sleeping on the TestClock`, Effect.map(TestClock.sleeps(), Chunk.size), (n) => n >= count)
   )
 
 /** A ProviderError as a test function fails with it. */
