@@ -3,6 +3,7 @@
  * executed on another node than its run's coordinator reach a client's progress output, ahead of its result; with
  * `--llm-routing model`, the calls of a model all go to one node while other tasks still spread.
  */
+import { Printer } from "@gleitzeit/cli"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type LlmServer, startLlmServer } from "./llm/launch.js"
 import { run } from "./support/cli.js"
@@ -49,12 +50,25 @@ const chats = (n: number) =>
     ""
   ].join("\n")
 
+/** A text as the CLI prints streamed output: one line per line, escaped, no trailing empty line. */
+const asLines = (text: string) => {
+  const lines = text.split("\n")
+  if (lines[lines.length - 1] === "") lines.pop()
+  return lines.map((line) => Printer.escape(line.replace(/\r$/, "")))
+}
+
 describe("LLM tasks on a cluster", () => {
   it("a chat executed on another node than the coordinator streams its tokens to the client ahead of its result", async () => {
     const file = cluster.write("chats.yaml", chats(8))
-    const result = await run(["submit", file, "--wait"], cluster.opts)
+    const result = await run(["submit", file, "--wait", "--verbose"], cluster.opts)
     expect(result.code, result.stderr).toBe(0)
     const runId = /run (\w+) submitted/.exec(result.stdout)![1]!
+    const status = await run(["status", runId, "--json"], cluster.opts)
+    const responses = new Map(
+      (JSON.parse(status.stdout) as { tasks: Array<{ id: string; result: { response: string } }> }).tasks.map((
+        t
+      ) => [t.id, t.result.response])
+    )
     const [owner] = await cluster.sql<{ owner: string }>(`SELECT owner FROM runs WHERE id = '${runId}'`)
     const remote = await cluster.sql<{ task_id: string; node: string }>(
       `SELECT task_id, node FROM attempts WHERE run_id = '${runId}' AND node <> '${owner!.owner}'`
@@ -64,9 +78,10 @@ describe("LLM tasks on a cluster", () => {
     for (const { node, task_id } of remote) {
       const done = lines.findIndex((line) => line.includes(`✓ ${task_id} `))
       expect(lines[done]).toContain(`(on ${node})`)
-      // The tokens came back from the other node and were printed before the task's completion.
-      const tokens = lines.slice(0, done).filter((line) => line.includes(`${task_id} │`))
-      expect(tokens.length).toBeGreaterThanOrEqual(2)
+      // The tokens came back from the other node as output events, printed (as text, not a line per token) before
+      // the task's completion: the streamed text is the whole answer.
+      const streamed = lines.slice(0, done).filter((line) => line.startsWith(`    ${task_id} │ `))
+      expect(streamed.map((line) => line.slice(`    ${task_id} │ `.length))).toEqual(asLines(responses.get(task_id)!))
     }
   })
 

@@ -4,6 +4,8 @@
  * the Ollama and the OpenAI-compatible API, configured by gleitzeit.yaml or by the workflow's `providers` block.
  */
 import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
+import { Printer } from "@gleitzeit/cli"
+import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { png } from "../packages/providers/test/llmHelpers.js"
@@ -85,6 +87,63 @@ const chain = [
   "      text: '${pitch.result.response}'",
   ""
 ].join("\n")
+
+/** One chat streaming 40 tokens (random weights: the text is noise, the stream is real). */
+const longIdea = [
+  "name: long idea",
+  "tasks:",
+  "  - id: idea",
+  "    name: Long idea",
+  "    method: llm/chat",
+  "    parameters:",
+  "      model: tiny-chat",
+  "      messages: [{role: user, content: 'Describe a product idea at length'}]",
+  "      max_tokens: 40",
+  "      options: {ignore_eos: true}",
+  ""
+].join("\n")
+
+/** A text as the CLI prints streamed output: one line per line, escaped, no trailing empty line. */
+const asLines = (text: string) => {
+  const lines = text.split("\n")
+  if (lines[lines.length - 1] === "") lines.pop()
+  return lines.map((line) => Printer.escape(line.replace(/\r$/, "")))
+}
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), 100 columns wide; returns what the terminal received. */
+const inTerminal = (args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    const command = ["stty cols 100 rows 40;", "exec", process.execPath, Cli.bin, ...args]
+      .map((part, i) => (i < 2 ? part : `'${part.replace(/'/g, "'\\''")}'`)).join(" ")
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      cwd: ws.dir,
+      env: { ...process.env, GLEITZEIT_DATABASE: ws.db, TERM: "xterm" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.on("close", (code) => resolve({ code, output }))
+  })
+
+/** The escape character that starts terminal control sequences. */
+const ESC = String.fromCharCode(27)
+
+/** What a terminal shows at the end of `output`: lines with the live region's redraws applied. */
+const render = (output: string): string => {
+  const screen: Array<string> = []
+  let row = 0
+  for (const part of output.replace(/\r\n/g, "\n").split(new RegExp(`(${ESC}\\[\\d*[AJ]|\\n|\\r)`))) {
+    const up = new RegExp(`^${ESC}\\[(\\d*)A$`).exec(part)
+    if (up !== null) row = Math.max(0, row - Number(up[1] || 1))
+    else if (part === "\u001b[J") screen.length = row
+    else if (part === "\n") row++
+    else if (part === "\r" || part === "") continue
+    else screen[row] = (screen[row] ?? "") + part
+  }
+  return screen.join("\n")
+}
 
 describe.each(["ollama", "openai"] as const)("gleitzeit run with a %s endpoint", (type) => {
   it("runs a chain passing ${t.response} from chat to completion to embedding", async () => {
@@ -173,13 +232,67 @@ describe("gleitzeit run (LLM)", () => {
     assert.strictEqual(task("look").result!.message.role, "assistant")
   })
 
-  it("shows streamed tokens live in the progress output", async () => {
+  it("without a terminal, progress is plain lines: streamed text only with --verbose, as text, never a line per token", async () => {
     config("ollama")
-    const result = await Cli.run(["run", write("chain.yaml", chain)], opts())
-    assert.strictEqual(result.code, 0, result.stderr)
-    const tokenLines = result.stdout.split("\n").filter((line) => line.includes("idea │"))
-    assert.isTrue(tokenLines.length >= 2, result.stdout)
-    assert.isBelow(result.stdout.indexOf("idea │"), result.stdout.indexOf("✓ idea"))
+    const file = write("long-idea.yaml", longIdea)
+    const plain = await Cli.run(["run", file], opts())
+    assert.strictEqual(plain.code, 0, plain.stderr)
+    assert.notInclude(plain.stdout, "\u001b[", "no ANSI codes without a terminal")
+    assert.notInclude(plain.stdout, "idea │", "streamed text is not printed without --verbose")
+    assert.match(plain.stdout, /→ idea \(Long idea\) llm\/chat\n/)
+    assert.match(plain.stdout, /✓ idea /)
+
+    const verbose = await Cli.run(["run", file, "--verbose"], opts())
+    assert.strictEqual(verbose.code, 0, verbose.stderr)
+    const runId = verbose.stdout.match(/▶ run (\w+)/)![1]!
+    const response = (JSON.parse((await Cli.run(["status", runId, "--json"], opts())).stdout) as Summary).tasks[0]!
+      .result!.response as string
+    const lines = verbose.stdout.split("\n")
+    const streamed = lines.filter((line) => line.startsWith("    idea │ ")).map((line) =>
+      line.slice("    idea │ ".length)
+    )
+    assert.deepStrictEqual(streamed, asLines(response), "the streamed text, line by line")
+    assert.isBelow(streamed.length, 40, "40 tokens are not 40 lines")
+    assert.isBelow(
+      lines.findLastIndex((line) => line.startsWith("    idea │ ")),
+      lines.findIndex((l) => l.includes("✓ idea"))
+    )
+  })
+
+  it("on a terminal, a live region shows running tasks with elapsed time and tokens/s above the finished ones", async () => {
+    config("ollama")
+    const file = write("long-idea.yaml", longIdea)
+    const tty = await inTerminal(["run", file])
+    assert.strictEqual(tty.code, 0, tty.output)
+    assert.match(tty.output, new RegExp(`${ESC}\\[\\d+A\\r${ESC}\\[J`), "the region is redrawn in place")
+    assert.match(
+      tty.output,
+      /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] idea \(Long idea\) llm\/chat {2}\d+(\.\d)? m?s {2}\d+ tok {2}[\d.]+ tok\/s {2}│ /
+    )
+    const screen = render(tty.output)
+    assert.match(screen, /✓ idea /)
+    assert.match(screen, /✔ run \w+ completed/)
+    assert.notMatch(screen, /tok\/s/, "the region is gone once the run ended")
+  })
+
+  it("gleitzeit result prints a whole result that progress cut short", async () => {
+    config("ollama")
+    const run = await Cli.run(["run", write("long-idea.yaml", longIdea)], opts())
+    const runId = run.stdout.match(/▶ run (\w+)/)![1]!
+    assert.include(run.stdout, `(a whole result: gleitzeit result ${runId} TASK)`)
+    const status = JSON.parse((await Cli.run(["status", runId, "--json"], opts())).stdout) as Summary
+    const response = status.tasks[0]!.result!.response as string
+    assert.isAbove(response.length, 60)
+    const byId = await Cli.run(["result", runId, "idea"], opts())
+    assert.strictEqual(byId.code, 0, byId.stderr)
+    assert.include(byId.stdout, asLines(response).join("\n  ").slice(0, 200))
+    const asJson = await Cli.run(["result", runId, "idea", "--json"], opts())
+    assert.deepStrictEqual(JSON.parse(asJson.stdout), status.tasks[0]!.result)
+    const byName = await Cli.run(["result", runId, "Long idea"], opts())
+    assert.strictEqual(byName.stdout, byId.stdout)
+    const unknown = await Cli.run(["result", runId, "nope"], opts())
+    assert.strictEqual(unknown.code, 3)
+    assert.include(unknown.stderr, `run ${runId} has no task 'nope' (tasks: idea)`)
   })
 
   it("fails the task with a typed error (not retried) for an unknown model, and exits non-zero", async () => {
@@ -223,7 +336,8 @@ describe("gleitzeit run (LLM)", () => {
     )
     const running = Cli.start(["run", file], opts())
     const runId = (await running.waitFor(/▶ run (\w+)/))[1]!
-    await running.waitFor(/essay │/)
+    await running.waitFor(/→ essay/)
+    await llm.waitFor((s) => s.activeGenerations === 1)
     running.child.kill("SIGINT")
     const finished = await running.done
     assert.strictEqual(finished.code, 130)

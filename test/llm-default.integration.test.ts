@@ -39,7 +39,10 @@ describe("no LLM endpoint configured", () => {
     assert.notInclude(validated.stderr, "warning")
     const result = await Cli.run(["run", "ask.yaml"], opts)
     assert.strictEqual(result.code, 0, result.stdout + result.stderr)
-    assert.include(result.stderr, `note: llm: no endpoint configured; using the local Ollama at http://127.0.0.1:${llm.port}`)
+    assert.include(
+      result.stderr,
+      `note: llm: no endpoint configured; using the local Ollama at http://127.0.0.1:${llm.port}`
+    )
     assert.match(result.stdout, /✔ run \w+ completed/)
     const stats = await llm.stats()
     assert.isAtLeast(stats.requests["POST /api/chat"] ?? 0, 2)
@@ -52,7 +55,10 @@ describe("no LLM endpoint configured", () => {
     assert.strictEqual(validated.code, 0, validated.stderr)
     assert.match(validated.stderr, /warning: ask\.yaml:\d+:\d+: tasks\[0\]\.method: no LLM endpoint serves llm\/chat/)
     assert.include(validated.stderr, "no Ollama answers at http://127.0.0.1:1")
-    assert.include(validated.stderr, "llm:\n    endpoints:\n      - { name: ollama, type: ollama, url: http://127.0.0.1:1 }")
+    assert.include(
+      validated.stderr,
+      "llm:\n    endpoints:\n      - { name: ollama, type: ollama, url: http://127.0.0.1:1 }"
+    )
     const result = await Cli.run(["run", "ask.yaml"], opts)
     assert.strictEqual(result.code, 69, result.stderr)
     assert.include(result.stderr, "no LLM endpoint serves llm/chat")

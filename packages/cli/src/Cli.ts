@@ -24,6 +24,7 @@ import * as Submit from "./commands/submit.js"
 import * as Validate from "./commands/validate.js"
 import * as Help from "./Help.js"
 import * as LocalClient from "./LocalClient.js"
+import type * as Output from "./Output.js"
 import * as Runtime from "./Runtime.js"
 import * as WorkflowFile from "./WorkflowFile.js"
 
@@ -101,7 +102,7 @@ export const app = { name: "gleitzeit", version: "0.1.0" }
 export const program = (
   environment: Environment,
   argv: ReadonlyArray<string>
-): Effect.Effect<void, unknown, CliApp.CliApp.Environment> => {
+): Effect.Effect<void, unknown, CliApp.CliApp.Environment | Output.Output> => {
   const tree = command(environment)
   const line = Argv.normalize(argv, Help.subcommandNames(tree))
   return line.help

@@ -11,16 +11,15 @@ import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
 import * as Printer from "./Printer.js"
 
-/** What the output streams are. */
-export interface Facts {
-  /** stdout is a terminal: progress may redraw a live region, colors are allowed. */
+/** The process's output: what stdout is, and writing to it as is (cursor movement for a live region). */
+export class Output extends Context.Tag("@gleitzeit/cli/Output")<Output, {
+  /** stdout is a terminal: progress may redraw a live region. */
   readonly interactive: boolean
   /** Columns of the terminal (80 when unknown). */
-  readonly columns: number
-}
-
-/** The facts about this process's output. */
-export class Output extends Context.Tag("@gleitzeit/cli/Output")<Output, Facts>() {}
+  readonly columns: () => number
+  /** Writes text to stdout without adding a newline. */
+  readonly write: (text: string) => Effect.Effect<void>
+}>() {}
 
 /** A stream of the process, and whether it is a terminal. */
 export interface Stream {
@@ -67,10 +66,14 @@ export const makeConsole = (stdout: Stream, stderr: Stream): Console.Console => 
 
 /** The output facts and the console over the process's streams. */
 export const layer = (
-  stdout: Stream & { readonly columns?: number | undefined },
+  stdout: Stream & { readonly columns: () => number | undefined },
   stderr: Stream
 ): Layer.Layer<Output> =>
   Layer.merge(
-    Layer.succeed(Output, { interactive: stdout.isTTY, columns: stdout.columns ?? 80 }),
+    Layer.succeed(Output, {
+      interactive: stdout.isTTY,
+      columns: () => stdout.columns() ?? 80,
+      write: (text) => Effect.sync(() => stdout.write(stdout.isTTY ? text : Printer.stripAnsi(text)))
+    }),
     Console.setConsole(makeConsole(stdout, stderr))
   )

@@ -37,7 +37,24 @@ const preview = (value: Json.Json | undefined, width = 72): string => {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
 }
 
-const messageOf = (error: Json.Json | undefined): string => {
+/**
+ * The part of a task result worth a glance: an LLM's or a tool's `response` text, a Python task's `result`, an HTTP
+ * response's status and body; otherwise the whole result.
+ */
+export const essence = (result: Json.Json | undefined): Json.Json | undefined => {
+  if (result === null || typeof result !== "object" || Array.isArray(result)) return result
+  const record = result as { readonly [key: string]: Json.Json }
+  if (typeof record["response"] === "string") return record["response"]
+  if ("result" in record && "stdout" in record) return record["result"]
+  if (typeof record["status"] === "number" && "body" in record) {
+    const body = record["body"]
+    return `${record["status"]} ${typeof body === "string" ? body : JSON.stringify(body)}`
+  }
+  return result
+}
+
+/** The message of a task's error (escaped for the terminal). */
+export const messageOf = (error: Json.Json | undefined): string => {
   if (error !== null && typeof error === "object" && !Array.isArray(error)) {
     const message = (error as { message?: unknown }).message
     if (typeof message === "string") return escape(message)
@@ -70,7 +87,7 @@ export const renderEvent = (event: Event.Event, names: TaskNames): string | unde
         event.attempt > 1 ? ` (attempt ${event.attempt})` : ""
       }`
     case "TaskCompleted":
-      return `  ✓ ${label(names, event.taskId)} ${duration(event.durationMs)}  ${preview(event.result, 60)}${
+      return `  ✓ ${label(names, event.taskId)} ${duration(event.durationMs)}  ${preview(essence(event.result), 60)}${
         event.node === undefined ? "" : `  (on ${event.node})`
       }`
     case "TaskAttemptFailed":
@@ -130,7 +147,11 @@ export const renderStatus = (run: Run.RunRecord, tasks: ReadonlyArray<Run.TaskRe
     t.status,
     String(t.attempts),
     t.startedAt !== undefined && t.finishedAt !== undefined ? duration(t.finishedAt - t.startedAt) : "-",
-    t.status === "completed" ? preview(t.result, 50) : t.error === undefined ? "" : messageOf(t.error).slice(0, 80)
+    t.status === "completed"
+      ? preview(essence(t.result), 50)
+      : t.error === undefined
+      ? ""
+      : messageOf(t.error).slice(0, 80)
   ])
   return `${head.join("\n")}\n\n${table(["TASK", "METHOD", "STATUS", "ATTEMPTS", "TOOK", "RESULT / ERROR"], rows)}`
 }

@@ -21,7 +21,7 @@ const output = Output.layer(
   {
     write: (text) => process.stdout.write(text),
     isTTY: process.stdout.isTTY === true,
-    columns: process.stdout.columns
+    columns: () => process.stdout.columns
   },
   { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true }
 )

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { Client, type Failure } from "../Client.js"
 import * as Options from "../internal/options.js"
 import * as Printer from "../Printer.js"
+import * as Progress from "../Progress.js"
 
 /** The `logs` command. */
 export const command = Command.make(
@@ -22,14 +23,20 @@ export const command = Command.make(
   ({ follow, run: runId }): Effect.Effect<void, Failure, Client> =>
     Effect.gen(function*() {
       const client = yield* Client
-      const names = Printer.namesOf(yield* client.workflow(runId))
+      // Streamed output as lines of text per task, as `run --verbose` shows it (never a line per token).
+      const progress = Progress.make({
+        names: Printer.namesOf(yield* client.workflow(runId)),
+        interactive: false,
+        verbose: true
+      })
       yield* client.events(runId, { follow }).pipe(
-        Stream.runForEach((event) => {
-          const line = Printer.renderEvent(event, names)
-          return line === undefined
-            ? Effect.void
-            : Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`)
-        })
+        Stream.runForEach((event) =>
+          Effect.forEach(
+            progress.event(event),
+            (line) => Console.log(`${new Date(event.at).toISOString().slice(11, 23)} ${line}`),
+            { discard: true }
+          )
+        )
       )
     })
 ).pipe(Command.withDescription("Print a run's events; --follow keeps printing until it ends"))

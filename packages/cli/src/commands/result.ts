@@ -11,6 +11,7 @@ import { Client, type Failure } from "../Client.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Options from "../internal/options.js"
 import * as Printer from "../Printer.js"
+import * as Progress from "../Progress.js"
 
 /** A result for reading: each field on its own, text in full (indented), other values as JSON. */
 export const render = (value: Json.Json): string => {
@@ -61,7 +62,14 @@ export const command = Command.make(
         return yield* Console.log(json ? JSON.stringify(record.result ?? null, null, 2) : render(record.result ?? null))
       }
       if (record.error !== undefined) {
-        yield* Console.log(json ? JSON.stringify(record.error, null, 2) : render(record.error))
+        const traceback = Progress.tracebackOf(record.error)
+        yield* Console.log(
+          json
+            ? JSON.stringify(record.error, null, 2)
+            : traceback === undefined
+            ? render(record.error)
+            : `${Printer.messageOf(record.error)}\n${Printer.escape(traceback.trimEnd(), { keepNewlines: true })}`
+        )
         return yield* new ExitCode.RunEnded({ status: record.status })
       }
       return yield* new ExitCode.NotFoundError({

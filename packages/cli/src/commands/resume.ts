@@ -9,6 +9,7 @@ import { Client, type Failure } from "../Client.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Follow from "../Follow.js"
 import * as Options from "../internal/options.js"
+import type { Output } from "../Output.js"
 import * as Printer from "../Printer.js"
 
 /** The `resume` command. */
@@ -19,9 +20,14 @@ export const command = Command.make(
     all: CliOptions.boolean("all").pipe(
       CliOptions.withDescription("resume every unfinished run no live process owns (default: only RUN)")
     ),
-    json: Options.json
+    json: Options.json,
+    verbose: Options.verbose
   },
-  ({ all, json, run }): Effect.Effect<void, Failure | ExitCode.RunEnded | ExitCode.UsageError, Client> =>
+  ({ all, json, run, verbose }): Effect.Effect<
+    void,
+    Failure | ExitCode.RunEnded | ExitCode.UsageError,
+    Client | Output
+  > =>
     Effect.gen(function*() {
       const client = yield* Client
       if (all) {
@@ -38,7 +44,7 @@ export const command = Command.make(
       const afterSeq = yield* client.lastSeq(runId)
       yield* client.resume(runId)
       const workflow = yield* client.workflow(runId)
-      const outcome = yield* Follow.follow(runId, { afterSeq, names: Printer.namesOf(workflow), quiet: json })
+      const outcome = yield* Follow.follow(runId, { afterSeq, names: Printer.namesOf(workflow), quiet: json, verbose })
       yield* Follow.finish(outcome, json)
     })
 ).pipe(Command.withDescription("Resume an unfinished run (e.g. after a crash); completed tasks are not run again"))

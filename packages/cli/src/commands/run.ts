@@ -8,25 +8,27 @@ import type * as ExitCode from "../ExitCode.js"
 import * as Follow from "../Follow.js"
 import * as Options from "../internal/options.js"
 import * as Workflow from "../internal/workflow.js"
+import type { Output } from "../Output.js"
 import * as Printer from "../Printer.js"
 import { WorkflowDocument } from "../WorkflowFile.js"
 
 /** The `run` command. */
-export const command = Command.make("run", { file: Options.file, json: Options.json }, ({ json }): Effect.Effect<
-  void,
-  Failure | ExitCode.RunEnded,
-  Client | WorkflowDocument
-> =>
-  Effect.gen(function*() {
-    const client = yield* Client
-    const validated = yield* client.validate(yield* WorkflowDocument)
-    yield* Workflow.printNotes(validated, json)
-    yield* Workflow.refuseUnserved(validated)
-    const runId = yield* client.submit(validated)
-    const outcome = yield* Follow.follow(runId, {
-      afterSeq: 0,
-      names: Printer.namesOf(validated.workflow),
-      quiet: json
+export const command = Command.make(
+  "run",
+  { file: Options.file, json: Options.json, verbose: Options.verbose },
+  ({ json, verbose }): Effect.Effect<void, Failure | ExitCode.RunEnded, Client | WorkflowDocument | Output> =>
+    Effect.gen(function*() {
+      const client = yield* Client
+      const validated = yield* client.validate(yield* WorkflowDocument)
+      yield* Workflow.printNotes(validated, json)
+      yield* Workflow.refuseUnserved(validated)
+      const runId = yield* client.submit(validated)
+      const outcome = yield* Follow.follow(runId, {
+        afterSeq: 0,
+        names: Printer.namesOf(validated.workflow),
+        quiet: json,
+        verbose
+      })
+      yield* Follow.finish(outcome, json)
     })
-    yield* Follow.finish(outcome, json)
-  })).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))
+).pipe(Command.withDescription("Run a workflow file to the end, showing live progress"))

@@ -10,6 +10,7 @@ import * as ExitCode from "../ExitCode.js"
 import * as Follow from "../Follow.js"
 import * as Options from "../internal/options.js"
 import * as Workflow from "../internal/workflow.js"
+import type { Output } from "../Output.js"
 import * as Printer from "../Printer.js"
 import { WorkflowDocument } from "../WorkflowFile.js"
 
@@ -21,14 +22,15 @@ export const command = Command.make(
     wait: CliOptions.boolean("wait").pipe(
       CliOptions.withDescription("follow the run to its end, as `run` does (default: print the run id and return)")
     ),
-    json: Options.json
+    json: Options.json,
+    verbose: Options.verbose
   },
   (
-    { json, wait }
+    { json, verbose, wait }
   ): Effect.Effect<
     void,
     Failure | ExitCode.RunEnded | ExitCode.UsageError,
-    Client | WorkflowDocument | CliConfig.Configuration
+    Client | WorkflowDocument | CliConfig.Configuration | Output
   > =>
     Effect.gen(function*() {
       const config = yield* CliConfig.Configuration
@@ -47,7 +49,8 @@ export const command = Command.make(
       const outcome = yield* Follow.follow(runId, {
         afterSeq: 0,
         names: Printer.namesOf(validated.workflow),
-        quiet: json
+        quiet: json,
+        verbose
       })
       yield* Follow.finish(outcome, json)
     })

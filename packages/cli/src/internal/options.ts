@@ -33,3 +33,9 @@ export const count = (name: string, options: { readonly min: number; readonly ma
         )
     })
   )
+
+/** `--verbose`: streamed output (LLM tokens, stdout) in full, as lines. */
+export const verbose = Options.boolean("verbose").pipe(
+  Options.withAlias("v"),
+  Options.withDescription("show streamed output (LLM tokens, stdout) in full (default: only its tail, live)")
+)
