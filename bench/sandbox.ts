@@ -10,7 +10,7 @@
  * Run: `npx tsc -b && node bench/dist/sandbox.js` (N=20 runs per row; GLEITZEIT_DOCKER_SOCKET, GLEITZEIT_PYTHON_IMAGE
  * as in the tests, defaults from scripts/setup-test-infra.sh).
  */
-import { PythonConfig, PythonProvider } from "@gleitzeit/providers"
+import { PathPolicy, PythonConfig, PythonProvider } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -58,7 +58,8 @@ const measure = (backend: "docker" | "local") =>
   }).pipe(
     Effect.provide(
       PythonProvider.layerSandbox.pipe(
-        Layer.provideMerge(PythonConfig.PythonConfig.layer({ backend, docker: { socketPath, image } }))
+        Layer.provideMerge(PythonConfig.PythonConfig.layer({ backend, docker: { socketPath, image } })),
+        Layer.merge(PathPolicy.layer())
       )
     )
   )

@@ -3,7 +3,7 @@
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_LLM_STRATEGY`). The file is read and
  * parsed once per invocation; every section is decoded from that one document.
  */
-import { LlmConfig, McpConfig, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
+import { LlmConfig, McpConfig, PathPolicy, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -93,6 +93,8 @@ export class Configuration extends Context.Tag("@gleitzeit/cli/Configuration")<C
   readonly python: PythonConfig.Settings
   /** What workflows' own `providers:` blocks may add (`grants:`). */
   readonly grants: WorkflowProviders.Grants
+  /** The path policy (`files:`); the configuration file and the journal are denied whatever the roots. */
+  readonly files: Partial<PathPolicy.Settings>
 }>() {}
 
 /** A configuration that cannot be read, parsed or decoded. */
@@ -148,21 +150,29 @@ export const load = (source: Source): Effect.Effect<Configuration["Type"], Confi
     const record = document as Record<string, unknown>
     const llmSection = record["llm"]
     const llm = yield* section("llm", LlmConfig.config)
+    const general = yield* section(undefined, settings)
     const mcp = yield* McpConfig.decode(record["mcp"]).pipe(
       Effect.mapError((error) => new ConfigurationError({ message: `${path}: mcp: ${describe(error)}` }))
     )
     return {
       file: path,
-      settings: yield* section(undefined, settings),
+      settings: general,
       llm,
       llmDeclared: llm.endpoints.length > 0 ||
         (typeof llmSection === "object" && llmSection !== null && "discover_ports" in llmSection),
       ollamaUrl: ollamaUrlOf(source.ollamaHost),
       mcp,
       python: yield* section("python", PythonConfig.config),
-      grants: yield* section("grants", WorkflowProviders.config)
+      grants: yield* section("grants", WorkflowProviders.config),
+      files: { ...(yield* section("files", PathPolicy.config)), deny: deniedFiles(path, general.database) }
     }
   })
+
+/** Files no workflow may read, whatever the roots: the configuration file and the SQLite journal's files. */
+const deniedFiles = (configFile: string | undefined, database: string): ReadonlyArray<string> => [
+  ...(configFile === undefined ? [] : [configFile]),
+  ...(isCluster(database) ? [] : ["", "-wal", "-shm", "-journal"].map((suffix) => `${database}${suffix}`))
+]
 
 /** The configuration of this invocation, read once. */
 export const layer = (source: Source): Layer.Layer<Configuration, ConfigurationError> =>

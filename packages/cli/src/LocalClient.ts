@@ -14,8 +14,8 @@ import {
   WorkflowError,
   WorkflowLoader
 } from "@gleitzeit/core"
-import { OllamaClient, ProviderRegistry, WorkflowProviders } from "@gleitzeit/providers"
-import { BatchFiles, Cluster, Embedded, Engine, EventBus, Journal, RunLog, SqlJournal } from "@gleitzeit/runtime"
+import { OllamaClient, PathPolicy, ProviderRegistry, WorkflowProviders } from "@gleitzeit/providers"
+import { Cluster, Embedded, Engine, EventBus, Journal, RunLog, SqlJournal } from "@gleitzeit/runtime"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -163,7 +163,7 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
           python: cluster ? undefined : config.python
         })
         : Layer.empty
-      return yield* build(Embedded.layerProviders({ http: Runtime.http(s), providers }))
+      return yield* build(Embedded.layerProviders({ http: Runtime.http(s), files: config.files, providers }))
     }))
 
     /**
@@ -219,11 +219,12 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
             )
           )
         }
-        const providers = Context.get(yield* registry, ProviderRegistry.ProviderRegistry)
+        const built = yield* registry
+        const providers = Context.get(built, ProviderRegistry.ProviderRegistry)
         const loaded = yield* WorkflowLoader.fromParsed(doc.parsed, {
           file: doc.file,
           catalog: catalogOf(providers),
-          listFiles: BatchFiles.lister(doc.file)
+          ...PathPolicy.forWorkflow(Context.get(built, PathPolicy.PathPolicy), doc.file)
         })
         const unserved = cluster ? [] : unservedMethods(doc, loaded.workflow, providers, config.ollamaUrl)
         return {

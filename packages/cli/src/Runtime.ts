@@ -8,6 +8,7 @@ import {
   LlmProvider,
   type McpConfig,
   McpProvider,
+  type PathPolicy,
   type ProviderRegistry,
   PythonConfig,
   PythonProvider,
@@ -53,7 +54,7 @@ const pythonProvider = (python: PythonConfig.Settings | undefined) =>
 export const providers = (
   p: Providers,
   shared?: Shared
-): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> =>
+): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy> =>
   Layer.mergeAll(McpProvider.layerServers(p.mcp), llmProvider(p.llm, shared), pythonProvider(p.python))
 
 /** The HTTP provider's settings. */
@@ -125,6 +126,7 @@ export const node = (flags: NodeFlags): Layer.Layer<
       concurrency: Option.getOrElse(flags.concurrency, () => s.concurrency),
       maxPayloadBytes: s.maxPayloadBytes,
       http: http(s),
+      files: config.files,
       providers: providers(
         { llm: config.llm, mcp: config.mcp, python: config.python },
         redisLayer === undefined ? undefined : shared(redisLayer)

@@ -194,11 +194,15 @@ export type ListModelsResult = typeof ListModelsResult.Type
 
 const protocol = "llm/v1"
 
+/** The params of generating methods that name host files (read by the runtime, within the path policy's roots). */
+const generationPaths = ["file_path", "image_path", "image_paths"]
+
 /** The `llm/v1` protocol. */
 export const spec = Protocol.make(protocol, [
   Protocol.method({
     name: "llm/chat",
     protocol,
+    hostPaths: generationPaths,
     description: "Chat with a model (messages, system, tools, JSON output); streams tokens",
     params: ChatParams,
     result: GenerateResult
@@ -206,6 +210,7 @@ export const spec = Protocol.make(protocol, [
   Protocol.method({
     name: "llm/complete",
     protocol,
+    hostPaths: generationPaths,
     aliases: ["llm/generate"],
     description: "Complete a prompt; streams tokens",
     params: CompleteParams,
@@ -214,6 +219,7 @@ export const spec = Protocol.make(protocol, [
   Protocol.method({
     name: "llm/vision",
     protocol,
+    hostPaths: generationPaths,
     description: "Ask a model about images (base64, image_path or image_paths)",
     params: VisionParams,
     result: GenerateResult
@@ -221,6 +227,7 @@ export const spec = Protocol.make(protocol, [
   Protocol.method({
     name: "llm/embed",
     protocol,
+    hostPaths: ["file_path"],
     aliases: ["llm/embeddings"],
     description: "Embed a text or a list of texts",
     params: EmbedParams,

@@ -23,6 +23,11 @@ export interface MethodSpec {
   readonly result?: Schema.Schema.AnyNoContext
   /** True when calling the method twice with the same params has no additional effect. */
   readonly idempotent?: boolean
+  /**
+   * Top-level params that name a file or directory on the host (a string, or a list of strings): every one goes
+   * through the path policy (configured roots, no `..`, no hidden names), at load time and again when it is read.
+   */
+  readonly hostPaths?: ReadonlyArray<string>
 }
 
 /** A protocol: an id and its methods. */

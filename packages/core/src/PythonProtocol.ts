@@ -89,6 +89,7 @@ export const spec = Protocol.make("python/v1", [
   Protocol.method({
     name: "python/execute",
     protocol: "python/v1",
+    hostPaths: ["file"],
     description: "Run Python in a sandbox with `context`; returns its top-level `result`, stdout and stderr",
     params: ExecuteParams,
     result: ExecuteResult
@@ -96,6 +97,7 @@ export const spec = Protocol.make("python/v1", [
   Protocol.method({
     name: "python/validate",
     protocol: "python/v1",
+    hostPaths: ["file"],
     description: "Check Python code for syntax errors without running it",
     params: ValidateParams,
     result: ValidateResult,

@@ -8,10 +8,11 @@ import * as Batch from "./Batch.js"
 import * as ErrorCode from "./ErrorCode.js"
 import * as Depth from "./internal/depth.js"
 import * as Normalize from "./internal/normalize.js"
-import type { JsonObject } from "./Json.js"
+import type { Json, JsonObject } from "./Json.js"
 import type * as Protocol from "./Protocol.js"
 import type * as Retry from "./Retry.js"
-import type { Workflow } from "./Workflow.js"
+import * as Template from "./Template.js"
+import { TaskSpec, Workflow } from "./Workflow.js"
 import { Issue, WorkflowParseError, WorkflowValidationError } from "./WorkflowError.js"
 
 /** Options of loading. */
@@ -33,6 +34,12 @@ export interface Options {
    * the workflow file. Without it, batch workflows cannot be loaded.
    */
   readonly listFiles?: (directory: string, pattern: string) => Effect.Effect<ReadonlyArray<string>, string>
+  /**
+   * Resolves a literal host path param (one a method declares in `hostPaths`) to the path the task will use, or
+   * fails with why it is not allowed or not there; the failure becomes a positioned issue. Without it, host path
+   * params are left as written (and checked only when they are read).
+   */
+  readonly hostPath?: (path: string) => Effect.Effect<string, string>
 }
 
 /** A loaded workflow and the warnings found on the way (unknown keys, ignored fields). */
@@ -154,6 +161,65 @@ const expandBatch = (value: unknown, options: Options): Effect.Effect<unknown, W
   )
 }
 
+/**
+ * Resolves the literal host path params of every task through `options.hostPath` (references are left to the
+ * execution, where the same policy applies); every refused or missing path is a positioned issue.
+ */
+const resolveHostPaths = (
+  workflow: Workflow,
+  doc: unknown,
+  parsed: Parsed | undefined,
+  options: Options
+): Effect.Effect<Workflow, WorkflowValidationError> => {
+  const { catalog, hostPath } = options
+  if (hostPath === undefined || catalog === undefined) return Effect.succeed(workflow)
+  const rawTasks = (doc as { readonly tasks?: ReadonlyArray<Record<string, unknown>> }).tasks ?? []
+  const issues: Array<Issue> = []
+  const resolveOne = (path: string, at: Normalize.Path) =>
+    Template.hasReference(path) ? Effect.succeed(path) : hostPath(path).pipe(
+      Effect.catchAll((message) => {
+        issues.push(toIssue({ path: at, message, code: ErrorCode.InvalidParams }, parsed))
+        return Effect.succeed(path)
+      })
+    )
+  return Effect.forEach(workflow.tasks, (task, index) => {
+    const names = catalog.lookup(task.method)?.hostPaths ?? []
+    if (!names.some((name) => task.params[name] !== undefined)) return Effect.succeed(task)
+    const raw = rawTasks[index]
+    const paramsKey = raw !== undefined && raw["params"] === undefined && raw["parameters"] !== undefined
+      ? "parameters"
+      : "params"
+    const params: Record<string, Json> = { ...task.params }
+    return Effect.forEach(names, (name) => {
+      const value = params[name]
+      const at: Normalize.Path = ["tasks", index, paramsKey, name]
+      if (typeof value === "string") {
+        return Effect.map(resolveOne(value, at), (path) => {
+          params[name] = path
+        })
+      }
+      if (Array.isArray(value)) {
+        return Effect.map(
+          Effect.forEach(
+            value,
+            (item, i) => typeof item === "string" ? resolveOne(item, [...at, i]) : Effect.succeed(item)
+          ),
+          (paths) => {
+            params[name] = paths
+          }
+        )
+      }
+      return Effect.void
+    }, { discard: true }).pipe(Effect.as(new TaskSpec({ ...task, params }, true)))
+  }).pipe(
+    Effect.flatMap((tasks) =>
+      issues.length > 0
+        ? Effect.fail(WorkflowValidationError.fromIssues(options.file ?? "<input>", issues))
+        : Effect.succeed(new Workflow({ ...workflow, tasks }, true))
+    )
+  )
+}
+
 const build = (
   value: unknown,
   parsed: Parsed | undefined,
@@ -171,7 +237,10 @@ const build = (
       const issues = result.issues.map((i) => toIssue(i, parsed))
       return Effect.fail(WorkflowValidationError.fromIssues(file, issues))
     }
-    return Effect.succeed({ workflow: result.workflow, warnings })
+    return Effect.map(
+      resolveHostPaths(result.workflow, value, parsed, options),
+      (workflow): Loaded => ({ workflow, warnings })
+    )
   })
 
 /** Loads a workflow from a document parsed by `parse` (parse once, then load). */

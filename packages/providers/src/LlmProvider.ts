@@ -19,6 +19,7 @@ import { canonicalModel, type ChatResponse, type LlmClient } from "./LlmClient.j
 import { LlmConfig } from "./LlmConfig.js"
 import * as OllamaClient from "./OllamaClient.js"
 import * as OpenAiClient from "./OpenAiClient.js"
+import * as PathPolicy from "./PathPolicy.js"
 import type { ExecuteContext, Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 import * as RateLimiter from "./RateLimiter.js"
@@ -99,295 +100,302 @@ export const describeMetrics = (m: Hub.InstanceMetrics): string => {
 }
 
 /** Builds the provider over a hub of the configured endpoints. */
-export const make: Effect.Effect<Provider, never, LlmConfig | Scope.Scope> = Effect.gen(function*() {
-  const config = yield* LlmConfig
-  const hub = yield* makeHub(config)
-  const limits = new Map<string, RateLimiter.Limit>()
-  for (const limit of config.rateLimits) {
-    const entry = {
-      ...(limit.requestsPerMinute === undefined ? {} : { requestsPerMinute: limit.requestsPerMinute }),
-      ...(limit.tokensPerMinute === undefined ? {} : { tokensPerMinute: limit.tokensPerMinute })
+export const make: Effect.Effect<Provider, never, LlmConfig | PathPolicy.PathPolicy | Scope.Scope> = Effect.gen(
+  function*() {
+    const config = yield* LlmConfig
+    const files = yield* PathPolicy.PathPolicy
+    const hub = yield* makeHub(config)
+    const limits = new Map<string, RateLimiter.Limit>()
+    for (const limit of config.rateLimits) {
+      const entry = {
+        ...(limit.requestsPerMinute === undefined ? {} : { requestsPerMinute: limit.requestsPerMinute }),
+        ...(limit.tokensPerMinute === undefined ? {} : { tokensPerMinute: limit.tokensPerMinute })
+      }
+      if (limit.model !== undefined) limits.set(`model:${canonicalModel(limit.model)}`, entry)
+      if (limit.endpoint !== undefined) limits.set(`endpoint:${limit.endpoint}`, entry)
     }
-    if (limit.model !== undefined) limits.set(`model:${canonicalModel(limit.model)}`, entry)
-    if (limit.endpoint !== undefined) limits.set(`endpoint:${limit.endpoint}`, entry)
-  }
-  const limiter = yield* Effect.serviceOption(RateLimiter.Backend).pipe(
-    Effect.flatMap(Option.match({
-      onSome: (backend) => backend.make(limits),
-      onNone: () => RateLimiter.make(limits)
-    }))
-  )
-  const cache = yield* Effect.serviceOption(ResponseCache.ResponseCache).pipe(
-    Effect.flatMap(Option.match({
-      onSome: Effect.succeed,
-      onNone: () => ResponseCache.makeMemory(config.cache.maxEntries)
-    }))
-  )
+    const limiter = yield* Effect.serviceOption(RateLimiter.Backend).pipe(
+      Effect.flatMap(Option.match({
+        onSome: (backend) => backend.make(limits),
+        onNone: () => RateLimiter.make(limits)
+      }))
+    )
+    const cache = yield* Effect.serviceOption(ResponseCache.ResponseCache).pipe(
+      Effect.flatMap(Option.match({
+        onSome: Effect.succeed,
+        onNone: () => ResponseCache.makeMemory(config.cache.maxEntries)
+      }))
+    )
 
-  /** Fails with `NotFound` when healthy endpoints answered and none of them (nor any other) lists the model. */
-  const knownModel = (method: string, model: string) =>
-    Effect.flatMap(hub.instances, (all) => {
-      const anyHealthy = all.some((s) => s.health.status === "healthy")
-      const listed = all.some((s) => s.instance.capabilities.some((c) => canonicalModel(c) === canonicalModel(model)))
-      return anyHealthy && !listed
-        ? Effect.fail(
-          Http.fail(
-            method,
-            { _tag: "NotFound" },
-            `model '${model}' is not served by any LLM endpoint (${
-              [...new Set(all.flatMap((s) => s.instance.capabilities.map(canonicalModel)))].join(", ")
-            })`
+    /** Fails with `NotFound` when healthy endpoints answered and none of them (nor any other) lists the model. */
+    const knownModel = (method: string, model: string) =>
+      Effect.flatMap(hub.instances, (all) => {
+        const anyHealthy = all.some((s) => s.health.status === "healthy")
+        const listed = all.some((s) => s.instance.capabilities.some((c) => canonicalModel(c) === canonicalModel(model)))
+        return anyHealthy && !listed
+          ? Effect.fail(
+            Http.fail(
+              method,
+              { _tag: "NotFound" },
+              `model '${model}' is not served by any LLM endpoint (${
+                [...new Set(all.flatMap((s) => s.instance.capabilities.map(canonicalModel)))].join(", ")
+              })`
+            )
           )
-        )
-        : Effect.void
-    })
+          : Effect.void
+      })
 
-  /**
-   * Runs `call` on an endpoint having `model`, inside the rate limits of the model and the endpoint: reserves the
-   * estimated tokens, settles with the actual usage, and blocks the endpoint for a 429's `retry-after`.
-   */
-  const onEndpoint = <A extends { readonly promptTokens: number; readonly completionTokens?: number }>(
-    method: string,
-    model: string,
-    tags: ReadonlyArray<string> | undefined,
-    estimated: number,
-    call: (client: LlmClient) => Effect.Effect<A, ProviderError.ProviderError>
-  ) =>
-    Effect.zipRight(
-      knownModel(method, model),
-      hub.use({ capability: model, method, ...(tags === undefined ? {} : { tags }) }, (instance) =>
-        Effect.gen(function*() {
-          const keys = [`model:${canonicalModel(model)}`, `endpoint:${instance.id}`]
-          const permit = yield* limiter.reserve(keys, estimated)
-          const result = yield* call(instance.resource).pipe(
-            Effect.timeoutFail({
-              duration: config.requestTimeout,
-              onTimeout: () =>
-                Http.fail(
-                  method,
-                  { _tag: "Timeout" },
-                  `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`
+    /**
+     * Runs `call` on an endpoint having `model`, inside the rate limits of the model and the endpoint: reserves the
+     * estimated tokens, settles with the actual usage, and blocks the endpoint for a 429's `retry-after`.
+     */
+    const onEndpoint = <A extends { readonly promptTokens: number; readonly completionTokens?: number }>(
+      method: string,
+      model: string,
+      tags: ReadonlyArray<string> | undefined,
+      estimated: number,
+      call: (client: LlmClient) => Effect.Effect<A, ProviderError.ProviderError>
+    ) =>
+      Effect.zipRight(
+        knownModel(method, model),
+        hub.use({ capability: model, method, ...(tags === undefined ? {} : { tags }) }, (instance) =>
+          Effect.gen(function*() {
+            const keys = [`model:${canonicalModel(model)}`, `endpoint:${instance.id}`]
+            const permit = yield* limiter.reserve(keys, estimated)
+            const result = yield* call(instance.resource).pipe(
+              Effect.timeoutFail({
+                duration: config.requestTimeout,
+                onTimeout: () =>
+                  Http.fail(
+                    method,
+                    { _tag: "Timeout" },
+                    `${instance.id} did not answer within ${Duration.format(config.requestTimeout)}`
+                  )
+              }),
+              Effect.tapError((error) =>
+                Effect.zipRight(
+                  permit.settle(0),
+                  error.reason._tag === "RateLimited" && error.reason.retryAfterMs !== undefined
+                    ? limiter.block(`endpoint:${instance.id}`, error.reason.retryAfterMs)
+                    : Effect.void
                 )
-            }),
-            Effect.tapError((error) =>
-              Effect.zipRight(
-                permit.settle(0),
-                error.reason._tag === "RateLimited" && error.reason.retryAfterMs !== undefined
-                  ? limiter.block(`endpoint:${instance.id}`, error.reason.retryAfterMs)
-                  : Effect.void
               )
             )
-          )
-          const used = result.promptTokens + (result.completionTokens ?? 0)
-          yield* permit.settle(used)
-          yield* hub.count(instance.id, "tokens", result.completionTokens ?? 0)
-          return { result, instance: instance.id }
-        }))
-    )
+            const used = result.promptTokens + (result.completionTokens ?? 0)
+            yield* permit.settle(used)
+            yield* hub.count(instance.id, "tokens", result.completionTokens ?? 0)
+            return { result, instance: instance.id }
+          }))
+      )
 
-  /** Tries the model, then each fallback model, recording why each one before the server was passed over. */
-  const withFallbacks = <A>(
-    models: ReadonlyArray<string>,
-    attempt: (model: string) => Effect.Effect<A, ProviderError.ProviderError>
-  ): Effect.Effect<Served<A>, ProviderError.ProviderError> => {
-    const loop = (
-      index: number,
-      passed: ReadonlyArray<LlmProtocol.Fallback>
-    ): Effect.Effect<Served<A>, ProviderError.ProviderError> =>
-      attempt(models[index]!).pipe(
-        Effect.map((value) => ({ value, fallbacks: passed })),
-        Effect.catchAll((error) =>
-          index + 1 < models.length && fallsBack(error)
-            ? Effect.zipRight(
-              Effect.logWarning(
-                `llm: model ${models[index]} failed, falling back to ${models[index + 1]}: ${error.message}`
-              ),
-              loop(index + 1, [...passed, { model: models[index]!, error: error.message }])
+    /** Tries the model, then each fallback model, recording why each one before the server was passed over. */
+    const withFallbacks = <A>(
+      models: ReadonlyArray<string>,
+      attempt: (model: string) => Effect.Effect<A, ProviderError.ProviderError>
+    ): Effect.Effect<Served<A>, ProviderError.ProviderError> => {
+      const loop = (
+        index: number,
+        passed: ReadonlyArray<LlmProtocol.Fallback>
+      ): Effect.Effect<Served<A>, ProviderError.ProviderError> =>
+        attempt(models[index]!).pipe(
+          Effect.map((value) => ({ value, fallbacks: passed })),
+          Effect.catchAll((error) =>
+            index + 1 < models.length && fallsBack(error)
+              ? Effect.zipRight(
+                Effect.logWarning(
+                  `llm: model ${models[index]} failed, falling back to ${models[index + 1]}: ${error.message}`
+                ),
+                loop(index + 1, [...passed, { model: models[index]!, error: error.message }])
+              )
+              : Effect.fail(error)
+          )
+        )
+      return loop(0, [])
+    }
+
+    /** Serves from the cache when the params opt in and the request is deterministic; stores fresh answers. */
+    const cached = <A extends Json.JsonObject>(
+      enabled: boolean,
+      model: string,
+      request: unknown,
+      compute: Effect.Effect<A, ProviderError.ProviderError>
+    ): Effect.Effect<A & { readonly cached: boolean }, ProviderError.ProviderError> => {
+      if (!enabled || !config.cache.enabled) return Effect.map(compute, (a) => ({ ...a, cached: false }))
+      const key = ResponseCache.key(canonicalModel(model), request)
+      return Effect.flatMap(
+        cache.get(key),
+        Option.match({
+          onSome: (hit): Effect.Effect<A & { readonly cached: boolean }, ProviderError.ProviderError> =>
+            Effect.succeed({ ...(hit as A), cached: true }),
+          onNone: () => Effect.tap(Effect.map(compute, (a) => ({ ...a, cached: false })), (a) => cache.set(key, a))
+        })
+      )
+    }
+
+    const structured = (method: string, format: LlmProtocol.ChatParams["format"], text: string) => {
+      if (format === undefined) return Effect.succeed(undefined)
+      return Effect.try({
+        try: () => JSON.parse(text) as Json.Json,
+        catch: () => Http.fail(method, { _tag: "BadResponse" }, `the answer is not valid JSON: ${text.slice(0, 200)}`)
+      }).pipe(
+        Effect.filterOrFail(
+          (parsed) => format === "json" || violation(format, parsed) === undefined,
+          (parsed) =>
+            Http.fail(
+              method,
+              { _tag: "BadResponse" },
+              `the answer does not match the JSON schema: ${violation(format, parsed)}`
             )
-            : Effect.fail(error)
         )
       )
-    return loop(0, [])
-  }
-
-  /** Serves from the cache when the params opt in and the request is deterministic; stores fresh answers. */
-  const cached = <A extends Json.JsonObject>(
-    enabled: boolean,
-    model: string,
-    request: unknown,
-    compute: Effect.Effect<A, ProviderError.ProviderError>
-  ): Effect.Effect<A & { readonly cached: boolean }, ProviderError.ProviderError> => {
-    if (!enabled || !config.cache.enabled) return Effect.map(compute, (a) => ({ ...a, cached: false }))
-    const key = ResponseCache.key(canonicalModel(model), request)
-    return Effect.flatMap(
-      cache.get(key),
-      Option.match({
-        onSome: (hit): Effect.Effect<A & { readonly cached: boolean }, ProviderError.ProviderError> =>
-          Effect.succeed({ ...(hit as A), cached: true }),
-        onNone: () => Effect.tap(Effect.map(compute, (a) => ({ ...a, cached: false })), (a) => cache.set(key, a))
-      })
-    )
-  }
-
-  const structured = (method: string, format: LlmProtocol.ChatParams["format"], text: string) => {
-    if (format === undefined) return Effect.succeed(undefined)
-    return Effect.try({
-      try: () => JSON.parse(text) as Json.Json,
-      catch: () => Http.fail(method, { _tag: "BadResponse" }, `the answer is not valid JSON: ${text.slice(0, 200)}`)
-    }).pipe(
-      Effect.filterOrFail(
-        (parsed) => format === "json" || violation(format, parsed) === undefined,
-        (parsed) =>
-          Http.fail(
-            method,
-            { _tag: "BadResponse" },
-            `the answer does not match the JSON schema: ${violation(format, parsed)}`
-          )
-      )
-    )
-  }
-
-  const generate = (
-    method: string,
-    p: LlmProtocol.ChatParams | LlmProtocol.CompleteParams | LlmProtocol.VisionParams,
-    ctx: ExecuteContext,
-    chat: boolean
-  ) =>
-    Effect.gen(function*() {
-      const stream = p.stream ?? true
-      const onToken = (text: string) => ctx.emit("token", text)
-      const prepared = chat
-        ? yield* Prepare.chat(method, p as LlmProtocol.ChatParams, stream)
-        : yield* Prepare.complete(method, p as LlmProtocol.CompleteParams, stream)
-      const texts = "messages" in prepared ? prepared.messages.map((m) => m.content) : [prepared.prompt]
-      const estimated = Prepare.estimateTokens(texts) + (p.max_tokens ?? config.defaultMaxTokens)
-      const models = [p.model, ...(p.fallback_models ?? [])]
-      const cacheable = p.cache === true && ResponseCache.isDeterministic(p)
-      const { fallbacks, value } = yield* withFallbacks(models, (model) =>
-        cached(
-          cacheable,
-          model,
-          { chat, request: { ...prepared, model, stream: false } },
-          Effect.gen(function*() {
-            const run = (client: LlmClient): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
-              "messages" in prepared
-                ? client.chat({ ...prepared, model }, onToken)
-                : client.complete({ ...prepared, model }, onToken)
-            const served = yield* onEndpoint(method, model, p.tags, estimated, run)
-            const r = served.result
-            const parsed = yield* structured(method, p.format, r.text)
-            const toolCalls = r.toolCalls.map((c): Json.JsonObject => ({
-              ...(c.id === undefined ? {} : { id: c.id }),
-              name: c.name,
-              arguments: c.arguments
-            }))
-            const result: Json.JsonObject = {
-              response: r.text,
-              model,
-              instance: served.instance,
-              usage: {
-                prompt_tokens: r.promptTokens,
-                completion_tokens: r.completionTokens,
-                total_tokens: r.promptTokens + r.completionTokens
-              },
-              ...(chat
-                ? {
-                  message: {
-                    role: "assistant",
-                    content: r.text,
-                    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
-                  }
-                }
-                : {}),
-              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-              ...(parsed === undefined ? {} : { parsed }),
-              ...(r.doneReason === undefined ? {} : { done_reason: r.doneReason })
-            }
-            return result
-          })
-        ))
-      return fallbacks.length === 0 ? value : { ...value, fallbacks }
-    })
-
-  const embed = (method: string, p: LlmProtocol.EmbedParams) =>
-    Effect.gen(function*() {
-      const input = yield* Prepare.embedInput(method, p)
-      const models = [p.model, ...(p.fallback_models ?? [])]
-      const { fallbacks, value } = yield* withFallbacks(models, (model) =>
-        cached(
-          p.cache === true,
-          model,
-          { embed: input },
-          Effect.gen(function*() {
-            const estimated = Prepare.estimateTokens(input)
-            const served = yield* onEndpoint(method, model, p.tags, estimated, (c) => c.embed(model, input))
-            const vectors = served.result.embeddings
-            const result: Json.JsonObject = {
-              response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${
-                vectors[0]?.length ?? 0
-              } dimensions`,
-              model,
-              instance: served.instance,
-              usage: {
-                prompt_tokens: served.result.promptTokens,
-                completion_tokens: 0,
-                total_tokens: served.result.promptTokens
-              },
-              embedding: vectors[0] ?? [],
-              embeddings: vectors
-            }
-            return result
-          })
-        ))
-      return fallbacks.length === 0 ? value : { ...value, fallbacks }
-    })
-
-  const listModels = Effect.map(hub.instances, (all) => {
-    const byModel = new Map<string, Array<string>>()
-    for (const status of all) {
-      if (status.health.status !== "healthy") continue
-      for (const model of status.instance.capabilities) {
-        const name = canonicalModel(model)
-        byModel.set(name, [...(byModel.get(name) ?? []), status.instance.id])
-      }
     }
-    const models = [...byModel.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([name, instances]) => ({ name, instances }))
-    return { response: models.map((m) => m.name).join(", "), models }
-  })
 
-  const provider: Provider = {
-    id,
-    spec: LlmProtocol.spec,
-    execute: (method, params, ctx) => {
-      switch (method.name) {
-        case "llm/chat":
-        case "llm/vision":
-          return generate(method.name, params as LlmProtocol.ChatParams, ctx, true)
-        case "llm/complete":
-          return generate(method.name, params as LlmProtocol.CompleteParams, ctx, false)
-        case "llm/embed":
-          return embed(method.name, params as LlmProtocol.EmbedParams)
-        case "llm/list_models":
-          return listModels
-        default:
-          return Effect.fail(Http.fail(method.name, { _tag: "NotFound" }, `unknown method ${method.name}`))
+    const generate = (
+      method: string,
+      p: LlmProtocol.ChatParams | LlmProtocol.CompleteParams | LlmProtocol.VisionParams,
+      ctx: ExecuteContext,
+      chat: boolean
+    ) =>
+      Effect.gen(function*() {
+        const stream = p.stream ?? true
+        const onToken = (text: string) => ctx.emit("token", text)
+        const prepared = chat
+          ? yield* Prepare.chat(files, method, p as LlmProtocol.ChatParams, stream)
+          : yield* Prepare.complete(files, method, p as LlmProtocol.CompleteParams, stream)
+        const texts = "messages" in prepared ? prepared.messages.map((m) => m.content) : [prepared.prompt]
+        const estimated = Prepare.estimateTokens(texts) + (p.max_tokens ?? config.defaultMaxTokens)
+        const models = [p.model, ...(p.fallback_models ?? [])]
+        const cacheable = p.cache === true && ResponseCache.isDeterministic(p)
+        const { fallbacks, value } = yield* withFallbacks(models, (model) =>
+          cached(
+            cacheable,
+            model,
+            { chat, request: { ...prepared, model, stream: false } },
+            Effect.gen(function*() {
+              const run = (client: LlmClient): Effect.Effect<ChatResponse, ProviderError.ProviderError> =>
+                "messages" in prepared
+                  ? client.chat({ ...prepared, model }, onToken)
+                  : client.complete({ ...prepared, model }, onToken)
+              const served = yield* onEndpoint(method, model, p.tags, estimated, run)
+              const r = served.result
+              const parsed = yield* structured(method, p.format, r.text)
+              const toolCalls = r.toolCalls.map((c): Json.JsonObject => ({
+                ...(c.id === undefined ? {} : { id: c.id }),
+                name: c.name,
+                arguments: c.arguments
+              }))
+              const result: Json.JsonObject = {
+                response: r.text,
+                model,
+                instance: served.instance,
+                usage: {
+                  prompt_tokens: r.promptTokens,
+                  completion_tokens: r.completionTokens,
+                  total_tokens: r.promptTokens + r.completionTokens
+                },
+                ...(chat
+                  ? {
+                    message: {
+                      role: "assistant",
+                      content: r.text,
+                      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+                    }
+                  }
+                  : {}),
+                ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+                ...(parsed === undefined ? {} : { parsed }),
+                ...(r.doneReason === undefined ? {} : { done_reason: r.doneReason })
+              }
+              return result
+            })
+          ))
+        return fallbacks.length === 0 ? value : { ...value, fallbacks }
+      })
+
+    const embed = (method: string, p: LlmProtocol.EmbedParams) =>
+      Effect.gen(function*() {
+        const input = yield* Prepare.embedInput(files, method, p)
+        const models = [p.model, ...(p.fallback_models ?? [])]
+        const { fallbacks, value } = yield* withFallbacks(models, (model) =>
+          cached(
+            p.cache === true,
+            model,
+            { embed: input },
+            Effect.gen(function*() {
+              const estimated = Prepare.estimateTokens(input)
+              const served = yield* onEndpoint(method, model, p.tags, estimated, (c) => c.embed(model, input))
+              const vectors = served.result.embeddings
+              const result: Json.JsonObject = {
+                response: `${vectors.length} embedding${vectors.length === 1 ? "" : "s"} of ${
+                  vectors[0]?.length ?? 0
+                } dimensions`,
+                model,
+                instance: served.instance,
+                usage: {
+                  prompt_tokens: served.result.promptTokens,
+                  completion_tokens: 0,
+                  total_tokens: served.result.promptTokens
+                },
+                embedding: vectors[0] ?? [],
+                embeddings: vectors
+              }
+              return result
+            })
+          ))
+        return fallbacks.length === 0 ? value : { ...value, fallbacks }
+      })
+
+    const listModels = Effect.map(hub.instances, (all) => {
+      const byModel = new Map<string, Array<string>>()
+      for (const status of all) {
+        if (status.health.status !== "healthy") continue
+        for (const model of status.instance.capabilities) {
+          const name = canonicalModel(model)
+          byModel.set(name, [...(byModel.get(name) ?? []), status.instance.id])
+        }
       }
-    },
-    health: Effect.zipWith(hub.health, hub.metrics, (health, metrics) => {
-      const detail = [health.detail, ...metrics.map(describeMetrics)].filter((d) => d !== undefined).join("; ")
-      return detail === "" ? health : { ...health, detail }
+      const models = [...byModel.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, instances]) => ({ name, instances }))
+      return { response: models.map((m) => m.name).join(", "), models }
     })
-  }
-  return provider
-})
 
-/** Registers the LLM provider (needs `LlmConfig`; uses a provided `ResponseCache`, else an in-memory one). */
-export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | LlmConfig> = ProviderRegistry
-  .register(make)
+    const provider: Provider = {
+      id,
+      spec: LlmProtocol.spec,
+      execute: (method, params, ctx) => {
+        switch (method.name) {
+          case "llm/chat":
+          case "llm/vision":
+            return generate(method.name, params as LlmProtocol.ChatParams, ctx, true)
+          case "llm/complete":
+            return generate(method.name, params as LlmProtocol.CompleteParams, ctx, false)
+          case "llm/embed":
+            return embed(method.name, params as LlmProtocol.EmbedParams)
+          case "llm/list_models":
+            return listModels
+          default:
+            return Effect.fail(Http.fail(method.name, { _tag: "NotFound" }, `unknown method ${method.name}`))
+        }
+      },
+      health: Effect.zipWith(hub.health, hub.metrics, (health, metrics) => {
+        const detail = [health.detail, ...metrics.map(describeMetrics)].filter((d) => d !== undefined).join("; ")
+        return detail === "" ? health : { ...health, detail }
+      })
+    }
+    return provider
+  }
+)
+
+/**
+ * Registers the LLM provider (needs `LlmConfig`, and the `PathPolicy` that files named in params are read through;
+ * uses a provided `ResponseCache`, else an in-memory one).
+ */
+export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | LlmConfig | PathPolicy.PathPolicy> =
+  ProviderRegistry.register(make)
 
 /** Registers the LLM provider with the given settings. */
 export const layerConfig = (
   settings: Partial<LlmConfig["Type"]>
-): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> => layer.pipe(Layer.provide(LlmConfig.layer(settings)))
+): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy> =>
+  layer.pipe(Layer.provide(LlmConfig.layer(settings)))

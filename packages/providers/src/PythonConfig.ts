@@ -1,6 +1,6 @@
 /**
  * Settings of the Python provider: which sandbox backend, the limits a task gets and may ask for, output and
- * result sizes, where `file` params may point, and the Docker and bubblewrap sandboxes' own settings. `config`
+ * result sizes, the largest `file`, and the Docker and bubblewrap sandboxes' own settings. `config`
  * reads them from a `python` section (snake_case keys, every key with a default), for an executable's main.
  */
 import { PythonProtocol } from "@gleitzeit/core"
@@ -35,8 +35,6 @@ export interface Settings {
   readonly maxOutputBytes: number
   /** The largest `result`, in bytes of JSON. */
   readonly maxResultBytes: number
-  /** Directories `file` params may point into (resolved against the working directory). */
-  readonly fileRoots: ReadonlyArray<string>
   /** The largest `file`, in bytes. */
   readonly maxFileBytes: number
   /** The Docker sandbox. */
@@ -65,7 +63,6 @@ export const defaults: Settings = {
   trustedByDefault: false,
   maxOutputBytes: 1024 * 1024,
   maxResultBytes: 16 * 1024 * 1024,
-  fileRoots: ["."],
   maxFileBytes: 1024 * 1024,
   docker: DockerSandbox.defaults,
   local: LocalSandbox.defaults
@@ -115,7 +112,7 @@ const limits = (prefix: string, fallback: Sandbox.Limits, what: string) =>
 /**
  * The settings as configuration keys (nest it, e.g. `Config.nested(config, "python")`):
  * `backend`, `timeout`, `max_timeout` (s), `memory_mb`, `cpus`, `pids`, `max_memory_mb`, `max_cpus`, `max_pids`,
- * `trusted`, `max_output_bytes`, `max_result_bytes`, `file_roots`, `max_file_bytes`, `docker.{socket, image,
+ * `trusted`, `max_output_bytes`, `max_result_bytes`, `max_file_bytes`, `docker.{socket, image,
  * runtime, user, pool_size, idle_ttl, tmpfs_mb}`, `local.{python, bwrap, prlimit}`.
  */
 export const config: Config.Config<Settings> = Config.all({
@@ -133,10 +130,6 @@ export const config: Config.Config<Settings> = Config.all({
   ),
   maxOutputBytes: integer("max_output_bytes", defaults.maxOutputBytes, "stdout and stderr kept per run (bytes)"),
   maxResultBytes: integer("max_result_bytes", defaults.maxResultBytes, "largest result (bytes of JSON)"),
-  fileRoots: Config.array(Config.string(), "file_roots").pipe(
-    Config.withDefault(defaults.fileRoots),
-    Config.withDescription("directories `file` params may point into")
-  ),
   maxFileBytes: integer("max_file_bytes", defaults.maxFileBytes, "largest `file` (bytes)"),
   docker: Config.all({
     socketPath: text("socket", defaults.docker.socketPath, "unix socket of the Docker engine"),
@@ -165,7 +158,6 @@ export const config: Config.Config<Settings> = Config.all({
     trustedByDefault: c.trustedByDefault,
     maxOutputBytes: c.maxOutputBytes,
     maxResultBytes: c.maxResultBytes,
-    fileRoots: c.fileRoots,
     maxFileBytes: c.maxFileBytes,
     docker: {
       ...defaults.docker,

@@ -17,11 +17,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
-import { readFile, realpath, stat } from "node:fs/promises"
-import { resolve, sep } from "node:path"
 import * as DockerSandbox from "./DockerSandbox.js"
 import * as Runner from "./internal/python/runner.js"
 import * as LocalSandbox from "./LocalSandbox.js"
+import * as PathPolicy from "./PathPolicy.js"
 import type { ExecuteContext, Provider } from "./Provider.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 import { type PartialSettings, PythonConfig } from "./PythonConfig.js"
@@ -82,50 +81,26 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60)
 export const make = Effect.gen(function*() {
   const config = yield* PythonConfig
   const sandbox = yield* Sandbox.Sandbox
+  const files = yield* PathPolicy.PathPolicy
 
+  const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+  /** A `file` read on the host through the path policy; it must be UTF-8 text (quoted nowhere if it is not). */
   const readSource = (method: string, file: string) =>
-    Effect.tryPromise({
-      try: async () => {
-        const path = await realpath(resolve(file)).catch(() => undefined)
-        if (path === undefined) return { _tag: "NotFound" as const }
-        const roots = await Promise.all(config.fileRoots.map((root) => realpath(resolve(root)).catch(() => root)))
-        if (!roots.some((root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep))) {
-          return { _tag: "Outside" as const, path, roots }
-        }
-        const info = await stat(path)
-        if (info.size > config.maxFileBytes) return { _tag: "TooLarge" as const, path }
-        return { _tag: "Read" as const, path, text: await readFile(path, "utf8") }
-      },
-      catch: (cause) => failure(method, { _tag: "Internal" }, `cannot read ${file}: ${String(cause)}`, cause)
-    }).pipe(
-      Effect.flatMap((read) => {
-        switch (read._tag) {
-          case "NotFound":
-            return Effect.fail(failure(method, { _tag: "NotFound" }, `the Python file ${file} does not exist`))
-          case "Outside":
-            return Effect.fail(
-              failure(
-                method,
-                { _tag: "SandboxViolation" },
-                `the Python file ${read.path} is outside the allowed roots (${read.roots.join(", ")})`
-              )
-            )
-          case "TooLarge":
-            return Effect.fail(
-              failure(
-                method,
-                { _tag: "TooLarge", limitBytes: config.maxFileBytes },
-                `the Python file ${read.path} exceeds ${config.maxFileBytes} bytes`
-              )
-            )
-          case "Read":
-            return Effect.succeed({ source: read.text, filename: read.path })
-        }
-      })
+    files.readFile(file, { maxBytes: config.maxFileBytes }).pipe(
+      Effect.mapError(PathPolicy.toProviderError(provider, method)),
+      Effect.flatMap((read) =>
+        Effect.try({
+          try: () => ({ source: utf8.decode(read.bytes), filename: read.path, fromFile: true }),
+          catch: () => failure(method, { _tag: "InvalidParams" }, `the file '${file}' is not UTF-8 text, so not Python`)
+        })
+      )
     )
 
   const sourceOf = (method: string, p: { readonly code?: string | undefined; readonly file?: string | undefined }) =>
-    p.file !== undefined ? readSource(method, p.file) : Effect.succeed({ source: p.code ?? "", filename: "<code>" })
+    p.file !== undefined
+      ? readSource(method, p.file)
+      : Effect.succeed({ source: p.code ?? "", filename: "<code>", fromFile: false })
 
   const limitsOf = (method: string, requested: PythonProtocol.Limits) => {
     const limits: Sandbox.Limits = {
@@ -156,6 +131,8 @@ export const make = Effect.gen(function*() {
       readonly mode: "execute" | "validate"
       readonly source: string
       readonly filename: string
+      /** The source is a host file: a syntax error in it is reported without quoting it. */
+      readonly fromFile: boolean
       readonly context: Json.JsonObject
       readonly limits: Sandbox.Limits
       readonly timeout: Duration.Duration
@@ -169,6 +146,7 @@ export const make = Effect.gen(function*() {
       mode: request.mode,
       code: request.source,
       filename: request.filename,
+      from_file: request.fromFile,
       context: request.context,
       warm: reuse
     })
@@ -206,6 +184,18 @@ export const make = Effect.gen(function*() {
     if (reply !== undefined && reply.ok) return { reply, stdout: output, stderr, completed, durationMs }
     yield* emitOutput(ctx, output, stderr)
     if (reply !== undefined) {
+      if (reply.kind === "source") {
+        const at = reply.line === undefined || reply.line === null
+          ? ""
+          : ` (line ${reply.line}${
+            reply.column === undefined || reply.column === null ? "" : `, column ${reply.column}`
+          })`
+        return yield* failure(
+          method,
+          { _tag: "InvalidParams" },
+          `the file '${request.filename}' is not valid Python${at}`
+        )
+      }
       if (reply.kind === "exception" && reply.type === "MemoryError") {
         return yield* failure(
           method,
@@ -273,13 +263,14 @@ export const make = Effect.gen(function*() {
     ctx: ExecuteContext
   ) {
     const method = "python/execute"
-    const { filename, source } = yield* sourceOf(method, p)
+    const { filename, fromFile, source } = yield* sourceOf(method, p)
     const limits = yield* limitsOf(method, p.limits)
     const timeout = yield* timeoutOf(method, p.timeout)
     const run = yield* runRunner(method, ctx, {
       mode: "execute",
       source,
       filename,
+      fromFile,
       context: p.context,
       limits,
       timeout,
@@ -301,11 +292,12 @@ export const make = Effect.gen(function*() {
     ctx: ExecuteContext
   ) {
     const method = "python/validate"
-    const { filename, source } = yield* sourceOf(method, p)
+    const { filename, fromFile, source } = yield* sourceOf(method, p)
     const run = yield* runRunner(method, ctx, {
       mode: "validate",
       source,
       filename,
+      fromFile,
       context: {},
       limits: config.defaultLimits,
       timeout: config.defaultTimeout,
@@ -333,12 +325,18 @@ export const make = Effect.gen(function*() {
   return python
 })
 
-/** Registers the Python provider over the sandbox `PythonConfig` asks for (needs `PythonConfig`). */
-export const layer: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PythonConfig> = ProviderRegistry
-  .register(make).pipe(Layer.provide(layerSandbox))
+/**
+ * Registers the Python provider over the sandbox `PythonConfig` asks for (needs `PythonConfig`, and the
+ * `PathPolicy` that `file` params are read through).
+ */
+export const layer: Layer.Layer<
+  never,
+  never,
+  ProviderRegistry.ProviderRegistry | PythonConfig | PathPolicy.PathPolicy
+> = ProviderRegistry.register(make).pipe(Layer.provide(layerSandbox))
 
 /** Registers the Python provider with these settings, e.g. `Embedded.layer({ providers: layerConfig() })`. */
 export const layerConfig = (
   partial: PartialSettings = {}
-): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry> =>
+): Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy> =>
   layer.pipe(Layer.provide(PythonConfig.layer(partial)))

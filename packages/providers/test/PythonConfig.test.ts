@@ -24,7 +24,6 @@ describe("PythonConfig.config", () => {
           memory_mb: 128,
           max_pids: 256,
           trusted: true,
-          file_roots: ["/srv/scripts"],
           docker: { socket: "/run/docker.sock", image: "local/python:3.11", runtime: "runsc", idle_ttl: 10 },
           local: { bwrap: "/opt/bin/bwrap" }
         }
@@ -34,7 +33,6 @@ describe("PythonConfig.config", () => {
       assert.deepStrictEqual(settings.defaultLimits, { memoryMb: 128, cpus: 1, pids: 64 })
       assert.strictEqual(settings.maxLimits.pids, 256)
       assert.isTrue(settings.trustedByDefault)
-      assert.deepStrictEqual(settings.fileRoots, ["/srv/scripts"])
       assert.strictEqual(settings.docker.socketPath, "/run/docker.sock")
       assert.strictEqual(settings.docker.runtime, "runsc")
       assert.isTrue(Duration.equals(settings.docker.idleTimeToLive, Duration.seconds(10)))

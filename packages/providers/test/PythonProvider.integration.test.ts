@@ -29,9 +29,10 @@ import {
 
 const files = mkdtempSync(join(tmpdir(), "gleitzeit-python-files-"))
 writeFileSync(join(files, "script.py"), "result = context['n'] * 2\n")
+writeFileSync(join(files, "notes.txt"), "Budget for ACME: 1.2M (password: hunter2)\n")
+writeFileSync(join(files, "binary.py"), Buffer.from([0x78, 0x3d, 0xff, 0xfe, 0x00]))
 
 const settings: PythonConfig.PartialSettings = {
-  fileRoots: [files],
   maxOutputBytes: 64 * 1024,
   maxResultBytes: 1024 * 1024
 }
@@ -45,7 +46,10 @@ const available = (backend: "docker" | "local") =>
     : Effect.asVoid(LocalSandbox.make())
 
 for (const backend of ["docker", "local"] as const) {
-  const suite = layer(pythonLayer(backend, settings), { excludeTestServices: true, timeout: 120_000 })
+  const suite = layer(pythonLayer(backend, settings, { roots: [files] }), {
+    excludeTestServices: true,
+    timeout: 120_000
+  })
   suite(`python on ${backend}`, (it) => {
     it.effect(`the ${backend} sandbox is installed and working`, () =>
       Effect.gen(function*() {
@@ -300,6 +304,32 @@ for (const backend of ["docker", "local"] as const) {
         const missing = yield* executeFailing({ file: join(files, "missing.py") })
         assert.strictEqual(reasonOf(missing)._tag, "NotFound")
         assert.deepStrictEqual(yield* call("python/validate", { file: join(files, "script.py") }), { valid: true })
+      }))
+
+    it.effect("a file that is not Python (or not text, or a directory) is InvalidParams quoting nothing of it", () =>
+      Effect.gen(function*() {
+        const notes = yield* executeFailing({ file: join(files, "notes.txt") })
+        assert.strictEqual(reasonOf(notes)._tag, "InvalidParams")
+        assert.match(notes.message, /notes\.txt' is not valid Python \(line 1, column \d+\)$/)
+        for (const secret of ["ACME", "hunter2", "Budget"]) assert.notInclude(JSON.stringify(notes), secret)
+        const validated = (yield* call("python/validate", { file: join(files, "notes.txt") })) as {
+          valid: boolean
+          error: { message: string; line: number }
+        }
+        assert.deepStrictEqual({ valid: validated.valid, message: validated.error.message }, {
+          valid: false,
+          message: "invalid syntax"
+        })
+        const binary = yield* executeFailing({ file: join(files, "binary.py") })
+        assert.strictEqual(reasonOf(binary)._tag, "InvalidParams")
+        assert.include(binary.message, "not UTF-8 text")
+        const directory = yield* executeFailing({ file: files })
+        assert.strictEqual(reasonOf(directory)._tag, "InvalidParams")
+        assert.include(directory.message, "is a directory")
+        // Inline code keeps its full traceback: its author wrote it.
+        const inline = reasonOf(yield* executeFailing({ code: "Budget for ACME: 1.2M" }))
+        assert.strictEqual(inline._tag, "ExecutionFailed")
+        if (inline._tag === "ExecutionFailed") assert.include(inline.traceback ?? "", "ACME")
       }))
 
     it.effect("output beyond its limit is cut with a marker; a result beyond its limit fails with TooLarge", () =>

@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import { type Json, LlmProtocol, type ProviderError } from "@gleitzeit/core"
-import { LlmConfig, LlmProvider, type Provider } from "@gleitzeit/providers"
+import { LlmConfig, LlmProvider, PathPolicy, type Provider } from "@gleitzeit/providers"
 import type * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { tmpdir } from "node:os"
 import { deflateSync } from "node:zlib"
 import { crc32 } from "node:zlib"
 import { type LlmServer, startLlmServer } from "../../../test/llm/launch.js"
@@ -51,11 +52,15 @@ export const endpoint = (
   ...extra
 })
 
-/** The provider over the given settings, living as long as the scope. */
+/** The provider over the given settings (files named in params read within `files`, default the temp folder). */
 export const makeProvider = (
-  settings: Partial<LlmConfig.LlmConfig["Type"]>
+  settings: Partial<LlmConfig.LlmConfig["Type"]>,
+  files: Partial<PathPolicy.Settings> = { roots: [tmpdir()] }
 ): Effect.Effect<Provider.Provider, never, Scope.Scope> =>
-  LlmProvider.make.pipe(Effect.provide(LlmConfig.LlmConfig.layer({ retryOnOtherInstance: 0, ...settings })))
+  LlmProvider.make.pipe(
+    Effect.provide(LlmConfig.LlmConfig.layer({ retryOnOtherInstance: 0, ...settings })),
+    Effect.provide(PathPolicy.layer(files))
+  )
 
 /** What a call streamed; `onToken` runs after each chunk is recorded. */
 export interface Streamed {

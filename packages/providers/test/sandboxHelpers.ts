@@ -4,7 +4,7 @@
  */
 import { assert } from "@effect/vitest"
 import type { Json, ProviderError } from "@gleitzeit/core"
-import { DockerSandbox, type Provider, PythonConfig, PythonProvider } from "@gleitzeit/providers"
+import { DockerSandbox, PathPolicy, type Provider, PythonConfig, PythonProvider } from "@gleitzeit/providers"
 import Docker from "dockerode"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -21,13 +21,15 @@ export const components = Effect.runSync(SandboxTestConfig.load)
 /** The Python provider under test. */
 export class Python extends Context.Tag("test/Python")<Python, Provider.Provider>() {}
 
-/** The provider over one backend, with the tests' Docker engine and image. */
+/** The provider over one backend, with the tests' Docker engine and image, reading `file` params within `files`. */
 export const layer = (
   backend: PythonConfig.Backend,
-  settings: PythonConfig.PartialSettings = {}
+  settings: PythonConfig.PartialSettings = {},
+  files: Partial<PathPolicy.Settings> = {}
 ): Layer.Layer<Python> =>
   Layer.effect(Python, PythonProvider.make).pipe(
     Layer.provide(PythonProvider.layerSandbox),
+    Layer.provide(PathPolicy.layer(files)),
     Layer.provide(
       PythonConfig.PythonConfig.layer({
         backend,

@@ -4,7 +4,7 @@
  * expose the same `Engine` as embedded mode: the CLI and library code do not change with the placement.
  */
 import type { Sharding } from "@effect/cluster/Sharding"
-import type { FnProvider, HttpProvider, ProviderRegistry } from "@gleitzeit/providers"
+import type { FnProvider, HttpProvider, PathPolicy, ProviderRegistry } from "@gleitzeit/providers"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -46,7 +46,9 @@ export interface NodeOptions<E = never> extends MemberOptions<E> {
   /** TypeScript functions to serve as `fn/<name>`. */
   readonly functions?: ReadonlyArray<FnProvider.Definition>
   /** Further provider layers (LLM, Python, MCP…). */
-  readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry>
+  readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy>
+  /** The path policy host path params are read through (see `Embedded.Options.files`). */
+  readonly files?: Partial<PathPolicy.Settings>
   /** Settings of the HTTP provider. */
   readonly http?: Partial<typeof HttpProvider.HttpConfig.Service>
   /** How often stored messages of ended runs are deleted. */

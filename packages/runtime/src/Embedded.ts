@@ -2,7 +2,7 @@
  * The embedded composition: one process, durable state in a SQLite file, the built-in providers. This is what
  * `gleitzeit run` uses and what a library user provides to run workflows in-process.
  */
-import { DemoToolsProvider, FnProvider, HttpProvider, ProviderRegistry } from "@gleitzeit/providers"
+import { DemoToolsProvider, FnProvider, HttpProvider, PathPolicy, ProviderRegistry } from "@gleitzeit/providers"
 import * as Layer from "effect/Layer"
 import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
@@ -19,7 +19,12 @@ export interface Options extends SqlJournal.SqliteOptions {
   /** TypeScript functions to serve as `fn/<name>`. */
   readonly functions?: ReadonlyArray<FnProvider.Definition>
   /** Further provider layers (LLM, Python, MCP…), registered into the same registry. */
-  readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry>
+  readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy>
+  /**
+   * The path policy host path params are read through (default: the working directory as the only root, hidden
+   * names refused); exposed for loading workflows with the same policy.
+   */
+  readonly files?: Partial<PathPolicy.Settings>
   /** Largest task result in bytes. */
   readonly maxPayloadBytes?: number
   /** Settings of the HTTP provider. */
@@ -28,14 +33,14 @@ export interface Options extends SqlJournal.SqliteOptions {
   readonly journal?: Layer.Layer<Journal, never, EventBus.EventBus>
 }
 
-/** The built-in providers: http, the demo tools and the given functions. */
-export const layerProviders = (options: Pick<Options, "functions" | "providers" | "http"> = {}) =>
+/** The built-in providers: http, the demo tools and the given functions; and the path policy they read files through. */
+export const layerProviders = (options: Pick<Options, "functions" | "providers" | "http" | "files"> = {}) =>
   Layer.mergeAll(
     HttpProvider.layer.pipe(Layer.provide(HttpProvider.HttpConfig.layer(options.http ?? {}))),
     DemoToolsProvider.layer,
     FnProvider.layer(options.functions ?? []),
     options.providers ?? Layer.empty
-  ).pipe(Layer.provideMerge(ProviderRegistry.layer))
+  ).pipe(Layer.provideMerge(ProviderRegistry.layer), Layer.provideMerge(PathPolicy.layer(options.files ?? {})))
 
 /**
  * The engine over a journal, event bus and provider registry the caller supplies (e.g. a registry already built for

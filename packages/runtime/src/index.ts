@@ -1,4 +1,3 @@
-export * as BatchFiles from "./BatchFiles.js"
 export * as Cluster from "./Cluster.js"
 export * as ClusterEntities from "./ClusterEntities.js"
 export * as ClusterRuns from "./ClusterRuns.js"

@@ -4,36 +4,37 @@
  */
 import type { LlmProtocol, ProviderError } from "@gleitzeit/core"
 import * as Effect from "effect/Effect"
-import { readFile } from "node:fs/promises"
 import type { ChatRequest, CompleteRequest } from "../../LlmClient.js"
-import { fail } from "./http.js"
+import * as PathPolicy from "../../PathPolicy.js"
+import { providerId } from "./http.js"
 
-/** Reads a file named in params; a missing file is `NotFound`, anything else `InvalidParams`. */
-export const readParamFile = (method: string, path: string) =>
-  Effect.tryPromise({
-    try: (signal) => readFile(path, { signal }),
-    catch: (cause): ProviderError.ProviderError =>
-      fail(
-        method,
-        (cause as { code?: unknown }).code === "ENOENT" ? { _tag: "NotFound" } : { _tag: "InvalidParams" },
-        `cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
-        cause
-      )
-  })
+/** Reads a file named in params through the path policy (refusals are `SandboxViolation`, a missing file `NotFound`). */
+export const readParamFile = (
+  files: Files,
+  method: string,
+  path: string
+): Effect.Effect<Buffer, ProviderError.ProviderError> =>
+  Effect.map(
+    Effect.mapError(files.readFile(path), PathPolicy.toProviderError(providerId, method)),
+    (read) => Buffer.from(read.bytes)
+  )
+
+/** The path policy files named in params are read through. */
+export type Files = typeof PathPolicy.PathPolicy.Service
 
 type Generation = LlmProtocol.ChatParams | LlmProtocol.CompleteParams | LlmProtocol.VisionParams
 
-const images = (method: string, p: Generation) =>
+const images = (files: Files, method: string, p: Generation) =>
   Effect.map(
     Effect.forEach([...(p.image_path === undefined ? [] : [p.image_path]), ...(p.image_paths ?? [])], (path) =>
-      Effect.map(readParamFile(method, path), (bytes) => bytes.toString("base64"))),
+      Effect.map(readParamFile(files, method, path), (bytes) => bytes.toString("base64"))),
     (read) => [...(p.images ?? []), ...read]
   )
 
-const fileText = (method: string, p: { readonly file_path?: string | undefined }) =>
+const fileText = (files: Files, method: string, p: { readonly file_path?: string | undefined }) =>
   p.file_path === undefined
     ? Effect.succeed(undefined)
-    : Effect.map(readParamFile(method, p.file_path), (bytes) => bytes.toString("utf8"))
+    : Effect.map(readParamFile(files, method, p.file_path), (bytes) => bytes.toString("utf8"))
 
 const options = (p: Generation, stream: boolean) => ({
   model: p.model,
@@ -47,10 +48,15 @@ const options = (p: Generation, stream: boolean) => ({
 })
 
 /** A chat request from `llm/chat` or `llm/vision` params (a `prompt` becomes one user message). */
-export const chat = (method: string, p: LlmProtocol.ChatParams | LlmProtocol.VisionParams, stream: boolean) =>
+export const chat = (
+  files: Files,
+  method: string,
+  p: LlmProtocol.ChatParams | LlmProtocol.VisionParams,
+  stream: boolean
+) =>
   Effect.gen(function*() {
-    const extraImages = yield* images(method, p)
-    const text = yield* fileText(method, p)
+    const extraImages = yield* images(files, method, p)
+    const text = yield* fileText(files, method, p)
     const messages: Array<LlmProtocol.Message> = [
       ...(p.system === undefined ? [] : [{ role: "system" as const, content: p.system }]),
       ...(p.messages ?? [{ role: "user" as const, content: "prompt" in p ? p.prompt ?? "" : "" }])
@@ -76,10 +82,10 @@ export const chat = (method: string, p: LlmProtocol.ChatParams | LlmProtocol.Vis
   })
 
 /** A completion request from `llm/complete` params. */
-export const complete = (method: string, p: LlmProtocol.CompleteParams, stream: boolean) =>
+export const complete = (files: Files, method: string, p: LlmProtocol.CompleteParams, stream: boolean) =>
   Effect.gen(function*() {
-    const extraImages = yield* images(method, p)
-    const text = yield* fileText(method, p)
+    const extraImages = yield* images(files, method, p)
+    const text = yield* fileText(files, method, p)
     const request: CompleteRequest = {
       ...options(p, stream),
       prompt: text === undefined ? p.prompt : `${p.prompt}\n\n${text}`,
@@ -90,8 +96,8 @@ export const complete = (method: string, p: LlmProtocol.CompleteParams, stream: 
   })
 
 /** The texts of `llm/embed` params (`text`, else `input`, else the file's content). */
-export const embedInput = (method: string, p: LlmProtocol.EmbedParams) =>
-  Effect.map(fileText(method, p), (text): ReadonlyArray<string> => {
+export const embedInput = (files: Files, method: string, p: LlmProtocol.EmbedParams) =>
+  Effect.map(fileText(files, method, p), (text): ReadonlyArray<string> => {
     const given = p.text ?? p.input
     if (given !== undefined) return typeof given === "string" ? [given] : given
     return [text ?? ""]

@@ -1,6 +1,6 @@
 /**
  * The runner: a small Python program run inside the sandbox (`python3 -I -c RUNNER label`). It reads one JSON line
- * from stdin — `{nonce, mode, code, filename, context, warm}` — and either compiles the code (`validate`) or
+ * from stdin — `{nonce, mode, code, filename, from_file, context, warm}` — and either compiles the code (`validate`) or
  * executes it with `context` among its globals (`execute`). The user's stdout and stderr go where they would go;
  * the runner's reply is the last thing on stdout, after a line `MARK + nonce`, so the host tells it from anything
  * the code printed. Processes forked by the code never reply; only the runner's own process does.
@@ -105,15 +105,25 @@ def _main():
 
     source = request["code"]
     filename = request["filename"]
+    from_file = request.get("from_file", False)
     if request["mode"] == "validate":
         try:
             compile(source, filename, "exec", dont_inherit=True)
         except SyntaxError as e:
+            # A host file's text is never quoted: Python's message may carry a piece of it.
+            message = "invalid syntax" if from_file else str(e.msg)
             reply({"ok": True, "valid": False,
-                   "error": {"message": str(e.msg), "line": e.lineno, "column": e.offset}}, 0)
+                   "error": {"message": message, "line": e.lineno, "column": e.offset}}, 0)
         except ValueError as e:
-            reply({"ok": True, "valid": False, "error": {"message": str(e), "line": None, "column": None}}, 0)
+            message = "not Python source" if from_file else str(e)
+            reply({"ok": True, "valid": False, "error": {"message": message, "line": None, "column": None}}, 0)
         reply({"ok": True, "valid": True}, 0)
+    if from_file:
+        try:
+            compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:
+            reply({"ok": False, "kind": "source", "type": type(e).__name__, "message": "",
+                   "line": getattr(e, "lineno", None), "column": getattr(e, "offset", None)}, 1)
 
     import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -153,6 +163,15 @@ export const Reply = Schema.Union(
       line: Schema.NullOr(Schema.Number),
       column: Schema.NullOr(Schema.Number)
     })),
+    clean: Schema.optional(Schema.Boolean)
+  }),
+  Schema.Struct({
+    ok: Schema.Literal(false),
+    kind: Schema.Literal("source"),
+    type: Schema.String,
+    message: Schema.String,
+    line: Schema.optional(Schema.NullOr(Schema.Number)),
+    column: Schema.optional(Schema.NullOr(Schema.Number)),
     clean: Schema.optional(Schema.Boolean)
   }),
   Schema.Struct({
