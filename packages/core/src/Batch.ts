@@ -15,11 +15,16 @@ const taskKeys = new Set(["method", "params", "parameters", "timeout", "retry", 
 
 /** The batch spec of a parsed document, or undefined when it is not a batch workflow. */
 export const specOf = (doc: unknown): Spec | undefined => {
-  if (!JsonValue.isObject(doc as Json) || (doc as JsonObject)["type"] !== "batch") return undefined
-  const batch = (doc as JsonObject)["batch"]
+  if (!JsonValue.isObject(doc as Json)) return undefined
+  const { batch, template, type } = doc as JsonObject
+  // The predecessor's rule: `type: batch`, or a `batch` key on a workflow of no declared type.
+  if (type !== "batch" && !(type === undefined && batch !== undefined)) return undefined
+  if (!JsonValue.isObject(template ?? null)) return undefined
   if (!JsonValue.isObject(batch ?? null)) return undefined
   const { directory, pattern } = batch as JsonObject
-  return typeof directory === "string" && typeof pattern === "string" ? { directory, pattern } : undefined
+  return typeof directory === "string" && directory !== "" && typeof pattern === "string" && pattern !== ""
+    ? { directory, pattern }
+    : undefined
 }
 
 /** The param that carries the file's path for a method: images for vision, `context.file_path` for Python. */

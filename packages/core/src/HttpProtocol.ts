@@ -24,7 +24,8 @@ export const RequestParams = Schema.Struct({
   query: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number) })),
   body: Schema.optional(Schema.String),
   json: Schema.optional(Json),
-  timeout: Schema.optional(Schema.Positive)
+  /** Seconds, at most a day. */
+  timeout: Schema.optional(Schema.Positive.pipe(Schema.lessThanOrEqualTo(86400)))
 }).pipe(
   Schema.filter((p) => !(p.body !== undefined && p.json !== undefined) || "give either 'body' or 'json', not both")
 )

@@ -11,12 +11,17 @@ export const Backoff = Schema.Literal("fixed", "linear", "exponential")
 /** How the delay between attempts grows. */
 export type Backoff = typeof Backoff.Type
 
+/** The longest delay a policy may ask for between attempts: one day. */
+export const maxDelaySeconds = 24 * 60 * 60
+
+const delayMs = Schema.NonNegative.pipe(Schema.lessThanOrEqualTo(maxDelaySeconds * 1000))
+
 /** A normalized retry policy (delays in milliseconds). */
 export class RetryPolicy extends Schema.Class<RetryPolicy>("@gleitzeit/RetryPolicy")({
   maxAttempts: Schema.Int.pipe(Schema.between(1, 10)),
   backoff: Backoff,
-  baseDelayMs: Schema.NonNegative,
-  maxDelayMs: Schema.NonNegative,
+  baseDelayMs: delayMs,
+  maxDelayMs: delayMs,
   jitter: Schema.Boolean
 }) {}
 

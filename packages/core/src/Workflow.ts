@@ -7,6 +7,9 @@ import { Json, JsonObject } from "./Json.js"
 import { RetryPolicy } from "./Retry.js"
 import { TaskId } from "./TaskId.js"
 
+/** The longest `timeout` a workflow or task may give: seven days. */
+export const maxTimeoutSeconds = 7 * 24 * 60 * 60
+
 /** What happens when a task fails for good. */
 export const OnFailure = Schema.Literal("fail_fast", "continue")
 

@@ -67,6 +67,22 @@ const baseName = (file: string): string | undefined => {
   return base === undefined || base === "" || base.startsWith("<") ? undefined : base.replace(/\.(ya?ml|json)$/i, "")
 }
 
+/**
+ * Why a text cannot be a workflow file because of its encoding: UTF-16 (a byte-order mark, or a NUL after every
+ * ASCII character, seen through a UTF-8 or Latin-1 decoding) or binary data.
+ */
+const encodingProblem = (text: string): string | undefined => {
+  const head = text.slice(0, 2)
+  const utf16 = "is encoded as UTF-16; save it as UTF-8"
+  if (head === "\uFFFD\uFFFD" || head === "\u00FF\u00FE" || head === "\u00FE\u00FF" || head === "\uFFFE") return utf16
+  const nul = text.indexOf("\0")
+  if (nul < 0) return undefined
+  const sample = text.slice(0, 200)
+  const alternating = sample.length >= 4 &&
+    [...sample].every((c, i) => (i % 2 === (sample[0] === "\0" ? 0 : 1)) === (c === "\0"))
+  return alternating ? utf16 : `contains a NUL character (offset ${nul}): it is not a text file`
+}
+
 const parseError = (file: string, at: Depth.Position, message: string) =>
   new WorkflowParseError({
     file,
@@ -94,6 +110,10 @@ export const parse = (text: string, options: Options = {}): Effect.Effect<Parsed
           message: `${file} is ${bytes} bytes; the limit is ${limit}`
         })
       )
+    }
+    const encoding = encodingProblem(text)
+    if (encoding !== undefined) {
+      return Effect.fail(new WorkflowParseError({ file, line: 1, column: 1, message: `${file} ${encoding}` }))
     }
     const maxDepth = options.maxDepth ?? defaultMaxDepth
     const scanned = Depth.scan(text, maxDepth)

@@ -12,7 +12,7 @@ import * as Protocol from "../Protocol.js"
 import * as Retry from "../Retry.js"
 import * as TaskId from "../TaskId.js"
 import * as Template from "../Template.js"
-import { TaskSpec, Workflow } from "../Workflow.js"
+import { maxTimeoutSeconds, TaskSpec, Workflow } from "../Workflow.js"
 
 /** A path into the document. */
 export type Path = ReadonlyArray<string | number>
@@ -72,6 +72,10 @@ const taskKeys = new Set([
   "retry",
   "metadata"
 ])
+
+/** Characters that would break a `${id.path}` reference, or a terminal, if they were in a task id. */
+// eslint-disable-next-line no-control-regex
+const unreferenceable = /[.[\]{}$\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
 const retryKeys = new Set(["max_attempts", "backoff", "base_delay", "max_delay", "jitter"])
 
@@ -139,6 +143,10 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       issue(path, `must be a positive number of seconds, got ${describe(value)}`)
       return undefined
     }
+    if (value > maxTimeoutSeconds) {
+      issue(path, `must be at most ${maxTimeoutSeconds} seconds (7 days), got ${value}`)
+      return undefined
+    }
     return Math.max(1, Math.round(value * 1000))
   }
   const optMapping = (value: unknown, path: Path): JsonObject | undefined => {
@@ -187,6 +195,10 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       if (v === undefined) return undefined
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
         issue([...path, key], `must be a non-negative number of seconds, got ${describe(v)}`)
+        return undefined
+      }
+      if (v > Retry.maxDelaySeconds) {
+        issue([...path, key], `must be at most ${Retry.maxDelaySeconds} seconds (1 day), got ${v}`)
         return undefined
       }
       return Math.round(v * 1000)
@@ -239,13 +251,33 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
   if (type !== undefined && type !== "workflow" && type !== "batch") {
     issue(["type"], `must be workflow or batch, got ${describe(type)}`)
   }
-  const providers = root["providers"] as Json | undefined
+  const providers = optMapping(root["providers"], ["providers"])
+  optString(root["protocol"], ["protocol"])
+  const batchRaw = root["batch"]
+  const isBatch = type === "batch" || (type === undefined && batchRaw !== undefined && batchRaw !== null)
+  if (isBatch || batchRaw !== undefined) {
+    const batch = optMapping(batchRaw, ["batch"])
+    if (batch === undefined && isBatch && (batchRaw === undefined || batchRaw === null)) {
+      issue(["batch"], "a batch workflow needs batch: { directory, pattern }")
+    }
+    if (batch !== undefined) {
+      for (const key of ["directory", "pattern"]) {
+        if (typeof batch[key] !== "string" || batch[key] === "") {
+          issue(["batch", key], `must be a non-empty string, got ${describe(batch[key])}`)
+        }
+      }
+    }
+    const template = optMapping(root["template"], ["template"])
+    if (template === undefined && (root["template"] === undefined || root["template"] === null)) {
+      issue(["template"], "a batch workflow needs a template: the task to run for each file")
+    }
+  } else optMapping(root["template"], ["template"])
 
   // ---- tasks ------------------------------------------------------------------------------------------------------
   const tasksRaw = root["tasks"]
   const rawTasks: Array<RawTask> = []
   if (tasksRaw === undefined || tasksRaw === null) {
-    issue(["tasks"], type === "batch" ? "a batch workflow must be expanded before it is loaded" : "is required")
+    if (!isBatch) issue(["tasks"], "is required")
   } else if (!Array.isArray(tasksRaw)) {
     issue(["tasks"], `must be a list of tasks, got ${describe(tasksRaw)}`)
   } else if (tasksRaw.length === 0) {
@@ -281,6 +313,17 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       }
       const taskId = optString(task["id"], [...path, "id"], { allowNumber: true })
       if (taskId === "") issue([...path, "id"], "must not be empty")
+      else if (taskId !== undefined) {
+        const bad = unreferenceable.exec(taskId)
+        if (bad !== null) {
+          issue(
+            [...path, "id"],
+            `${JSON.stringify(taskId)} cannot be referenced: a task id may not contain ${
+              JSON.stringify(bad[0])
+            } (nor '.', '[', ']', '{', '}', '$', spaces or control characters)`
+          )
+        } else if (taskId.length > 200) issue([...path, "id"], `must be at most 200 characters, got ${taskId.length}`)
+      }
       const taskName = optString(task["name"], [...path, "name"], { max: 200 })
       const methodRaw = task["method"]
       let method = ""
@@ -462,7 +505,7 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     ...(version === undefined ? {} : { version }),
     tasks: specs,
     metadata,
-    ...(providers === undefined ? {} : { providers }),
+    ...(providers === undefined ? {} : { providers: providers as Json }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(maxParallelTasks === undefined ? {} : { maxParallelTasks }),
     onFailure,
