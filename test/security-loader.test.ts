@@ -39,7 +39,7 @@ describe("hostile workflow files through validate", () => {
     assert.notInclude(ids.stderr, "\u001b[2J")
     const shapes = await validate("wrong-shapes.yaml")
     assert.strictEqual(shapes.code, 2, shapes.stderr)
-    for (const key of ["providers", "protocol", "template", "batch"]) {
+    for (const key of ["protocol", "template", "batch"]) {
       assert.match(shapes.stderr, new RegExp(`:\\d+:\\d+: ${key}: must be`))
     }
   })

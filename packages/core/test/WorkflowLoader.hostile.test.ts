@@ -66,9 +66,10 @@ describe("hostile workflow files", () => {
     Effect.gen(function*() {
       const text = fixture("wrong-shapes.yaml")
       const error = yield* invalid(text, { catalog })
-      assert.include(issueAt(error, "providers").message, "must be a mapping, got number 42")
-      assertAt(issueAt(error, "providers"), text, "42")
+      const providers = yield* invalid(yaml("providers: 42", "tasks: [{ id: a, method: mcp/tool.echo }]"), { catalog })
+      assert.include(issueAt(providers, "providers").message, "must be a mapping, got number 42")
       assert.include(issueAt(error, "protocol").message, "must be a string, got a list")
+      assertAt(issueAt(error, "protocol"), text, "[1]")
       assert.include(issueAt(error, "template").message, "must be a mapping, got number 42")
       assert.include(issueAt(error, "batch").message, "must be a mapping, got number 42")
       const half = yield* invalid(
