@@ -243,15 +243,21 @@ describe("MCP provider health loop", () => {
         yield* call("mcp/watched/echo", { message: "before" })
         const pid = watched.pid()
         process.kill(pid, "SIGKILL")
-        const restarted = yield* Effect.try(() => watched.pid()).pipe(
-          Effect.filterOrFail((p) => p !== pid),
+        // Back means a new process (started by the check after the one that failed) and a health check it passed
+        // since; the new pid alone is seen before that check answers.
+        const registry = yield* ProviderRegistry.ProviderRegistry
+        const back = Effect.all([
+          Effect.try(() => watched.pid()),
+          Effect.map(registry.health, (all) => all.find((h) => h.id === "mcp:watched")?.health.status)
+        ])
+        const [restarted] = yield* back.pipe(
+          Effect.filterOrFail(([p, status]) => p !== pid && status === "healthy"),
           Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(15))))
         )
         assert.notStrictEqual(restarted, pid)
         const after = yield* call("mcp/watched/echo", { message: "after" })
         assert.strictEqual(get(after, "response"), "Echo: after")
-        const health = yield* (yield* ProviderRegistry.ProviderRegistry).health
-        assert.strictEqual(health.find((h) => h.id === "mcp:watched")?.health.status, "healthy")
+        assert.strictEqual(watched.pid(), restarted, "the call used the restarted server, not one of its own")
       }))
   })
 })
