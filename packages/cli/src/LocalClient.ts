@@ -3,17 +3,7 @@
  * whose PostgreSQL database the configuration names. Each part is built on first use and kept for the invocation:
  * `validate` connects the providers but opens no journal, `status` opens the journal but connects no provider.
  */
-import {
-  DemoToolsProtocol,
-  ErrorCode,
-  HttpProtocol,
-  LlmProtocol,
-  Protocol,
-  PythonProtocol,
-  type Workflow,
-  WorkflowError,
-  WorkflowLoader
-} from "@gleitzeit/core"
+import { ErrorCode, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
 import { OllamaClient, PathPolicy, ProviderRegistry, WorkflowProviders } from "@gleitzeit/providers"
 import { Cluster, Embedded, Engine, EventBus, Journal, RunLog, SqlJournal } from "@gleitzeit/runtime"
 import * as Cause from "effect/Cause"
@@ -38,14 +28,7 @@ export interface Options {
 }
 
 /** The methods a workflow may name: every built-in protocol's, plus what the registry discovered (MCP tools). */
-const catalogOf = (registry: ProviderRegistry.ProviderRegistry["Type"]): Protocol.Catalog =>
-  Protocol.catalog([
-    HttpProtocol.spec,
-    LlmProtocol.spec,
-    PythonProtocol.spec,
-    DemoToolsProtocol.spec,
-    ...registry.providers().map((provider) => provider.spec)
-  ])
+const catalogOf = ProviderRegistry.catalogOf
 
 /** Whether a workflow document names an `llm/*` method (in its tasks or its batch template). */
 const usesLlm = (document: Option.Option<WorkflowFile.Document>): boolean =>

@@ -25,6 +25,12 @@ export const Configuration = -31002
 export const ResourceExhausted = -31003
 /** The caller is rate limited. */
 export const RateLimited = -31004
+/** The caller did not authenticate (no key, or an unknown one). */
+export const Unauthenticated = -31005
+/** The caller's key does not grant the operation. */
+export const PermissionDenied = -31006
+/** The request took longer than the server allows. */
+export const RequestTimeout = -31007
 
 /** No provider serves the protocol or method. */
 export const ProviderNotFound = -30000

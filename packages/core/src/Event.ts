@@ -17,7 +17,9 @@ export const RunSubmitted = Schema.TaggedStruct("RunSubmitted", {
   ...common,
   workflowId: Schema.String,
   name: Schema.String,
-  taskCount: Schema.Number
+  taskCount: Schema.Number,
+  /** Who submitted it: the name of the API key (never the key), when it came through the API. */
+  submittedBy: Schema.optional(Schema.String)
 })
 /** The run's coordinator started (or restarted after recovery). */
 export const RunStarted = Schema.TaggedStruct("RunStarted", {
@@ -80,7 +82,12 @@ export const RunCompleted = Schema.TaggedStruct("RunCompleted", { ...common, out
 /** The run failed. */
 export const RunFailed = Schema.TaggedStruct("RunFailed", { ...common, error: RunError })
 /** The run was cancelled. */
-export const RunCancelled = Schema.TaggedStruct("RunCancelled", { ...common, reason: Schema.String })
+export const RunCancelled = Schema.TaggedStruct("RunCancelled", {
+  ...common,
+  reason: Schema.String,
+  /** Who cancelled it: the name of the API key (never the key), when it came through the API. */
+  by: Schema.optional(Schema.String)
+})
 /** The run exceeded its deadline. */
 export const RunTimedOut = Schema.TaggedStruct("RunTimedOut", { ...common, timeoutMs: Schema.Number })
 

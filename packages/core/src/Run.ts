@@ -45,7 +45,9 @@ export class RunRecord extends Schema.Class<RunRecord>("@gleitzeit/RunRecord")({
   error: Schema.optional(RunError),
   outputs: Schema.optional(Json),
   node: Schema.optional(Schema.String),
-  taskCount: Schema.Number
+  taskCount: Schema.Number,
+  /** Who submitted it (an API key's name), when known. */
+  submittedBy: Schema.optional(Schema.String)
 }) {}
 
 /** A task of a run as stored. */

@@ -1,7 +1,7 @@
 /**
  * The registry of providers: maps every method (and alias) of every registered provider's spec to it.
  */
-import { Protocol } from "@gleitzeit/core"
+import { DemoToolsProtocol, HttpProtocol, LlmProtocol, Protocol, PythonProtocol } from "@gleitzeit/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -88,6 +88,20 @@ export const make = Effect.sync(() => {
     )
   })
 })
+
+/**
+ * The methods a workflow may use: every method of the protocols Gleitzeit defines, whether or not a provider for it
+ * is configured (a task of an unconfigured one fails at run time saying so), plus the discovered ones (MCP tools,
+ * functions).
+ */
+export const catalogOf = (registry: ProviderRegistry["Type"]): Protocol.Catalog =>
+  Protocol.catalog([
+    HttpProtocol.spec,
+    LlmProtocol.spec,
+    PythonProtocol.spec,
+    DemoToolsProtocol.spec,
+    ...registry.providers().map((provider) => provider.spec)
+  ])
 
 /** A layer with an empty registry; provider layers register into it. */
 export const layer: Layer.Layer<ProviderRegistry> = Layer.effect(ProviderRegistry, make)

@@ -33,6 +33,11 @@ export interface Permit {
 export interface RateLimiter {
   /** Waits until every key has room for one request and `estimatedTokens`, then takes them. */
   readonly reserve: (keys: ReadonlyArray<string>, estimatedTokens: number) => Effect.Effect<Permit>
+  /**
+   * Takes one request and `tokens` on every key when all have room now (answering 0); otherwise takes nothing and
+   * answers the milliseconds until they will (for callers that refuse rather than wait, e.g. an HTTP 429).
+   */
+  readonly tryReserve: (keys: ReadonlyArray<string>, tokens: number) => Effect.Effect<number>
   /** Blocks a key for `ms` (a `429` with `retry-after`). */
   readonly block: (key: string, ms: number) => Effect.Effect<void>
 }
@@ -92,22 +97,25 @@ export const make = (limits: ReadonlyMap<string, Limit>): Effect.Effect<RateLimi
       }
       return bucket
     }
-    const take = (keys: ReadonlyArray<string>, tokens: number): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const tryTake = (keys: ReadonlyArray<string>, tokens: number): Effect.Effect<number> =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
         const selected = keys.map(bucketOf)
         let wait = 0
         for (const bucket of selected) {
           refill(bucket, now)
           wait = Math.max(wait, waitFor(bucket, tokens, now))
         }
-        // Re-check at least every second, so refunds from settled calls are picked up early.
-        if (wait > 0) return Effect.zipRight(Effect.sleep(Math.min(wait, 1000)), take(keys, tokens))
+        if (wait > 0) return wait
         for (const bucket of selected) {
           if (bucket.limit.requestsPerMinute !== undefined) bucket.requests -= 1
           if (bucket.limit.tokensPerMinute !== undefined) bucket.tokens -= tokens
         }
-        return Effect.void
+        return 0
       })
+    const take = (keys: ReadonlyArray<string>, tokens: number): Effect.Effect<void> =>
+      Effect.flatMap(tryTake(keys, tokens), (wait) =>
+        // Re-check at least every second, so refunds from settled calls are picked up early.
+        wait > 0 ? Effect.zipRight(Effect.sleep(Math.min(wait, 1000)), take(keys, tokens)) : Effect.void)
 
     const limiter: RateLimiter = {
       reserve: (keys, estimatedTokens) =>
@@ -120,6 +128,7 @@ export const make = (limits: ReadonlyMap<string, Limit>): Effect.Effect<RateLimi
               }
             })
         }),
+      tryReserve: tryTake,
       block: (key, ms) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.sync(() => {
@@ -269,6 +278,7 @@ export const makeRedis = (
         Effect.as(take(keys, estimatedTokens), {
           settle: (actual) => Effect.asVoid(run(settleScript, keys, estimatedTokens - actual))
         }),
+      tryReserve: (keys, tokens) => run(reserveScript, keys, tokens),
       block: (key, ms) => Effect.asVoid(run(blockScript, [key], ms))
     }
     return limiter

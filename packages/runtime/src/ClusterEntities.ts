@@ -43,7 +43,7 @@ export const WorkflowRun = Entity.make("WorkflowRun", [
     // A client that stops waiting (Ctrl-C on `submit --wait`) must not interrupt the run.
     .annotate(ClusterSchema.Uninterruptible, "client"),
   Rpc.make("Cancel", {
-    payload: { reason: Schema.String },
+    payload: { reason: Schema.String, by: Schema.optional(Schema.String) },
     success: Outcome,
     error: Schema.Union(WorkflowError.RunNotFound, WorkflowError.InvalidRunState)
   })

@@ -137,8 +137,8 @@ export const layerRunActors: Layer.Layer<
       Cancel: ({ payload }) =>
         Effect.suspend(() => {
           const here = local.runs.get(runId)
-          if (here === undefined) return Runs.cancelInJournal(journal, runId, payload.reason)
-          here.mailbox.offer({ _tag: "Cancel", reason: payload.reason })
+          if (here === undefined) return Runs.cancelInJournal(journal, runId, payload.reason, payload.by)
+          here.mailbox.offer({ _tag: "Cancel", reason: payload.reason, by: payload.by })
           return Deferred.await(here.done)
         })
     }
@@ -166,7 +166,7 @@ export const makeEngine = Effect.gen(function*() {
 
   const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
     Effect.gen(function*() {
-      const runId = yield* Runs.create(journal, workflow, config.node, options.runId)
+      const runId = yield* Runs.create(journal, workflow, config.node, options.runId, options.submittedBy)
       submitted.add(runId)
       if (submitted.size > 10_000) submitted.delete(submitted.values().next().value!)
       yield* start(runId, 0)
@@ -182,11 +182,11 @@ export const makeEngine = Effect.gen(function*() {
       return awaitEnd(runId, known)
     })
 
-  const cancel = (runId: string, reason = "cancelled by request") =>
+  const cancel = (runId: string, reason = "cancelled by request", by?: string) =>
     Effect.gen(function*() {
       yield* Effect.flatMap(journal.run(runId), (record) =>
         record._tag === "None" ? Effect.fail(Runs.notFound(runId)) : Effect.void)
-      return yield* runs(runId).Cancel({ reason }).pipe(
+      return yield* runs(runId).Cancel(by === undefined ? { reason } : { reason, by }).pipe(
         Effect.catchTags({
           MailboxFull: Effect.die,
           AlreadyProcessingMessage: Effect.die,

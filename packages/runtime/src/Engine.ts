@@ -29,6 +29,8 @@ export interface Outcome {
 export interface SubmitOptions {
   /** Use this run id instead of a generated one (must be new). */
   readonly runId?: string
+  /** Who submits it (an API key's name, never the key); journaled with the run. */
+  readonly submittedBy?: string
 }
 
 /** The engine service. */
@@ -42,7 +44,8 @@ export class Engine extends Context.Tag("@gleitzeit/runtime/Engine")<Engine, {
   /** Cancels a run: running attempts are interrupted (their finalizers run), the rest is cancelled. */
   readonly cancel: (
     runId: string,
-    reason?: string
+    reason?: string,
+    by?: string
   ) => Effect.Effect<Outcome, WorkflowError.RunNotFound | WorkflowError.InvalidRunState>
   /** Resumes an unfinished run from the journal: completed tasks keep their results, the rest runs. */
   readonly resume: (runId: string) => Effect.Effect<void, WorkflowError.RunNotFound | WorkflowError.InvalidRunState>
@@ -90,7 +93,7 @@ export const make = Effect.gen(function*() {
 
   const submit = (workflow: Workflow.Workflow, options: SubmitOptions = {}) =>
     Effect.gen(function*() {
-      const runId = yield* Runs.create(journal, workflow, config.node, options.runId)
+      const runId = yield* Runs.create(journal, workflow, config.node, options.runId, options.submittedBy)
       yield* launch({ runId, workflow, seq: 2, resumed: false })
       return runId
     })
@@ -101,12 +104,12 @@ export const make = Effect.gen(function*() {
       return here === undefined ? awaitEnd(runId) : Deferred.await(here.done)
     })
 
-  const cancel = (runId: string, reason = "cancelled by request") =>
+  const cancel = (runId: string, reason = "cancelled by request", by?: string) =>
     Effect.suspend(() => {
       const here = active.get(runId)
       if (here !== undefined) {
         return Effect.zipRight(
-          Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason })),
+          Effect.sync(() => here.mailbox.offer({ _tag: "Cancel", reason, by })),
           Deferred.await(here.done)
         )
       }
@@ -121,7 +124,7 @@ export const make = Effect.gen(function*() {
           )
         }
         // An orphaned run (its process died): cancel it in the journal directly.
-        return yield* Runs.cancelInJournal(journal, runId, reason)
+        return yield* Runs.cancelInJournal(journal, runId, reason, by)
       })
     })
 

@@ -16,11 +16,26 @@ export interface NewRun {
   readonly owner: string
 }
 
-/** A page of runs. */
+/** A page of runs, newest first. */
 export interface RunQuery {
   readonly status?: Run.RunStatus | undefined
+  /** Only runs of the workflow with this name. */
+  readonly name?: string | undefined
+  /** Only runs created at or after this time (epoch ms). */
+  readonly since?: number | undefined
+  /** Only runs created before this time (epoch ms). */
+  readonly until?: number | undefined
+  /** Only runs older than this one in list order (the last run of the previous page): keyset pagination. */
+  readonly before?: { readonly createdAt: number; readonly id: string } | undefined
   readonly limit?: number | undefined
   readonly offset?: number | undefined
+}
+
+/** How many runs of a workflow have a status. */
+export interface RunCount {
+  readonly name: string
+  readonly status: Run.RunStatus
+  readonly count: number
 }
 
 /** The journal service. */
@@ -36,7 +51,7 @@ export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, 
   readonly appendLater: (events: ReadonlyArray<Event.Event>, onCommitted?: () => void) => Effect.Effect<void>
   /** Waits until everything appended so far is committed. */
   readonly flush: Effect.Effect<void>
-  /** A run by id. */
+  /** A run by id (with who submitted it). */
   readonly run: (runId: string) => Effect.Effect<Option.Option<Run.RunRecord>>
   /** A run, its workflow and its highest event sequence number, in one read (to start or resume it). */
   readonly load: (runId: string) => Effect.Effect<
@@ -44,8 +59,10 @@ export class Journal extends Context.Tag("@gleitzeit/runtime/Journal")<Journal, 
   >
   /** The workflow a run executes. */
   readonly workflow: (runId: string) => Effect.Effect<Option.Option<Workflow.Workflow>>
-  /** Runs, newest first. */
+  /** Runs, newest first (with who submitted them). */
   readonly runs: (query: RunQuery) => Effect.Effect<ReadonlyArray<Run.RunRecord>>
+  /** How many runs there are, by workflow name and status. */
+  readonly counts: Effect.Effect<ReadonlyArray<RunCount>>
   /** The tasks of a run, in workflow order. */
   readonly tasks: (runId: string) => Effect.Effect<ReadonlyArray<Run.TaskRecord>>
   /** The attempts of a run's tasks. */

@@ -57,7 +57,8 @@ const toRun = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.RunRe
     ...optional("error", row.error === null ? null : decodeRunError(parseJson(row.error))),
     ...optional("outputs", parseJson(row.outputs) as Run.RunRecord["outputs"]),
     ...optional("node", row.node as string | null),
-    taskCount: Number(row.task_count)
+    taskCount: Number(row.task_count),
+    ...optional("submittedBy", row.submitted_by as string | null | undefined)
   })
 
 const toTask = (parseJson: ReadJson) => (row: Record<string, unknown>): Run.TaskRecord =>
@@ -130,6 +131,14 @@ export const make = Effect.gen(function*() {
   // Everything of a run but its workflow, which only starting it needs.
   const runColumns = sql.literal(
     "id, workflow_id, name, status, created_at, started_at, finished_at, error, outputs, node, task_count"
+  )
+  // The same, and who submitted the run (recorded by its `RunSubmitted` event, sequence 1).
+  const runViewColumns = sql.literal(
+    "id, workflow_id, name, status, created_at, started_at, finished_at, error, outputs, node, task_count, " +
+      sql.onDialectOrElse({
+        pg: () => "(SELECT data ->> 'submittedBy' FROM events WHERE run_id = runs.id AND seq = 1)",
+        orElse: () => "(SELECT data ->> '$.submittedBy' FROM events WHERE run_id = runs.id AND seq = 1)"
+      }) + " AS submitted_by"
   )
   const taskOf = toTask(parseJson)
   const attemptOf = toAttempt(parseJson)
@@ -210,7 +219,7 @@ export const make = Effect.gen(function*() {
     appendLater: (events, onCommitted) => enqueue({ rows: rowsOf(events), events }, false, onCommitted),
     flush: enqueue({ rows: [], events: [] }, true),
     run: (runId) =>
-      Effect.orDie(sql`SELECT ${runColumns} FROM runs WHERE id = ${runId}`).pipe(
+      Effect.orDie(sql`SELECT ${runViewColumns} FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), runOf))
       ),
     load: (runId) =>
@@ -230,11 +239,27 @@ export const make = Effect.gen(function*() {
       Effect.orDie(sql`SELECT spec FROM runs WHERE id = ${runId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Workflow.decode(parseJson(row.spec))))
       ),
-    runs: (query) =>
-      Effect.orDie(
-        sql`SELECT ${runColumns} FROM runs ${query.status === undefined ? sql`` : sql`WHERE status = ${query.status}`}
+    runs: (query) => {
+      const before = query.before
+      const where = sql.and([
+        ...(query.status === undefined ? [] : [sql`status = ${query.status}`]),
+        ...(query.name === undefined ? [] : [sql`name = ${query.name}`]),
+        ...(query.since === undefined ? [] : [sql`created_at >= ${query.since}`]),
+        ...(query.until === undefined ? [] : [sql`created_at < ${query.until}`]),
+        ...(before === undefined
+          ? []
+          : [sql`(created_at < ${before.createdAt} OR (created_at = ${before.createdAt} AND id < ${before.id}))`])
+      ])
+      return Effect.orDie(
+        sql`SELECT ${runViewColumns} FROM runs WHERE ${where}
           ORDER BY created_at DESC, id DESC LIMIT ${query.limit ?? 50} OFFSET ${query.offset ?? 0}`
-      ).pipe(Effect.map((rows) => rows.map(runOf))),
+      ).pipe(Effect.map((rows) => rows.map(runOf)))
+    },
+    counts: Effect.orDie(sql`SELECT name, status, COUNT(*) AS count FROM runs GROUP BY name, status`).pipe(
+      Effect.map((rows) =>
+        rows.map((row) => ({ name: row.name as string, status: row.status as Run.RunStatus, count: Number(row.count) }))
+      )
+    ),
     tasks: (runId) =>
       Effect.orDie(sql`SELECT * FROM tasks WHERE run_id = ${runId} ORDER BY position`).pipe(
         Effect.map((rows) => rows.map(taskOf))

@@ -37,7 +37,7 @@ export type Message =
   | { readonly _tag: "Completed"; readonly taskId: string; readonly result: Json.Json }
   | { readonly _tag: "Failed"; readonly taskId: string; readonly error: TaskError.TaskFailure }
   | { readonly _tag: "Granted"; readonly taskId: string }
-  | { readonly _tag: "Cancel"; readonly reason: string }
+  | { readonly _tag: "Cancel"; readonly reason: string; readonly by?: string | undefined }
   | { readonly _tag: "Deadline" }
   | { readonly _tag: "Drain" }
 
@@ -68,7 +68,7 @@ export interface Start {
 
 type Stop =
   | { readonly _tag: "failed"; readonly taskId: string; readonly error: TaskError.TaskFailure }
-  | { readonly _tag: "cancelled"; readonly reason: string }
+  | { readonly _tag: "cancelled"; readonly reason: string; readonly by?: string | undefined }
   | { readonly _tag: "timed_out"; readonly timeoutMs: number }
 
 const encodeError = (error: TaskError.TaskFailure): Json.Json => TaskError.encode(error) as unknown as Json.Json
@@ -376,7 +376,7 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           return
         }
         case "Cancel":
-          stop ??= { _tag: "cancelled", reason: message.reason }
+          stop ??= { _tag: "cancelled", reason: message.reason, by: message.by }
           return
         case "Deadline":
           stop ??= { _tag: "timed_out", timeoutMs: workflow.timeoutMs ?? 0 }
@@ -485,7 +485,14 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           break
         }
         case "cancelled":
-          final.push({ _tag: "RunCancelled", runId, seq: seq++, at, reason: stop.reason })
+          final.push({
+            _tag: "RunCancelled",
+            runId,
+            seq: seq++,
+            at,
+            reason: stop.reason,
+            ...(stop.by === undefined ? {} : { by: stop.by })
+          })
           outcome = { runId, status: "cancelled", error: { code: ErrorCode.WorkflowCancelled, message: stop.reason } }
           break
         case "timed_out":

@@ -28,7 +28,8 @@ export const create = (
   journal: JournalService,
   workflow: Workflow.Workflow,
   owner: string,
-  runId?: string
+  runId?: string,
+  submittedBy?: string
 ): Effect.Effect<string> =>
   Effect.gen(function*() {
     const id = runId ?? (yield* newRunId)
@@ -42,7 +43,8 @@ export const create = (
         at,
         workflowId: workflow.id,
         name: workflow.name,
-        taskCount: workflow.tasks.length
+        taskCount: workflow.tasks.length,
+        ...(submittedBy === undefined ? {} : { submittedBy })
       }
     )
     return id
@@ -171,7 +173,8 @@ export const makeWaiter = (journal: JournalService, bus?: typeof EventBus.Servic
 export const cancelInJournal = (
   journal: JournalService,
   runId: string,
-  reason: string
+  reason: string,
+  by?: string
 ): Effect.Effect<Coordinator.Outcome, WorkflowError.RunNotFound | WorkflowError.InvalidRunState> =>
   Effect.gen(function*() {
     const record = yield* journal.run(runId)
@@ -187,7 +190,7 @@ export const cancelInJournal = (
       ...tasks
         .filter((t) => t.status === "pending" || t.status === "running")
         .map((t) => ({ _tag: "TaskCancelled" as const, runId, seq: seq++, at, taskId: t.taskId })),
-      { _tag: "RunCancelled", runId, seq: seq++, at, reason }
+      { _tag: "RunCancelled", runId, seq: seq++, at, reason, ...(by === undefined ? {} : { by }) }
     ])
     return { runId, status: "cancelled" as const, error: { code: ErrorCode.WorkflowCancelled, message: reason } }
   })
