@@ -1,3 +1,6 @@
+export * as Api from "./Api.js"
+export * as ApiError from "./ApiError.js"
+export * as ApiModel from "./ApiModel.js"
 export * as Batch from "./Batch.js"
 export * as Dag from "./Dag.js"
 export * as DemoToolsProtocol from "./DemoToolsProtocol.js"
