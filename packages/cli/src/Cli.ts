@@ -12,6 +12,7 @@ import * as Argv from "./Argv.js"
 import * as CliConfig from "./CliConfig.js"
 import * as Cancel from "./commands/cancel.js"
 import * as Init from "./commands/init.js"
+import * as Keys from "./commands/keys.js"
 import * as List from "./commands/list.js"
 import * as Logs from "./commands/logs.js"
 import * as Node from "./commands/node.js"
@@ -19,6 +20,7 @@ import * as Providers from "./commands/providers.js"
 import * as Result from "./commands/result.js"
 import * as Resume from "./commands/resume.js"
 import * as Run from "./commands/run.js"
+import * as Serve from "./commands/serve.js"
 import * as Status from "./commands/status.js"
 import * as Submit from "./commands/submit.js"
 import * as Validate from "./commands/validate.js"
@@ -58,6 +60,8 @@ const command = (environment: Environment) =>
       Command.provide(Submit.command, onWorkflow),
       Command.provide(Validate.command, onWorkflow),
       Node.command.pipe(Command.provide(Runtime.node)),
+      Serve.command.pipe(Command.provide(Runtime.serve)),
+      Keys.command,
       Status.command.pipe(Command.provide(reading)),
       List.command.pipe(Command.provide(reading)),
       Logs.command.pipe(Command.provide(reading)),
@@ -89,7 +93,9 @@ const order = [
   "providers",
   "init",
   "submit",
-  "node"
+  "node",
+  "serve",
+  "keys"
 ]
 
 /** The program's name and version, as help and `--version` show them. */

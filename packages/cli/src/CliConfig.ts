@@ -3,7 +3,9 @@
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_LLM_STRATEGY`). The file is read and
  * parsed once per invocation; every section is decoded from that one document.
  */
+import { Api } from "@gleitzeit/core"
 import { LlmConfig, McpConfig, PathPolicy, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
+import { ApiConfig, ApiKeys } from "@gleitzeit/runtime"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -75,6 +77,34 @@ export const settings: Config.Config<Settings> = Config.all({
   }).pipe(Config.nested("http"))
 })
 
+/** The scalar settings of the `api` section (its `keys` are read from the file alone). */
+const apiScalars = Config.all({
+  host: Config.string("host").pipe(
+    Config.withDefault(ApiConfig.defaults.host),
+    Config.withDescription("address the API listens on (anything but loopback needs a key)")
+  ),
+  port: Config.port("port").pipe(Config.withDefault(ApiConfig.defaults.port)),
+  requestsPerMinute: Config.integer("requests_per_minute").pipe(
+    Config.withDefault(ApiConfig.defaults.requestsPerMinute),
+    Config.withDescription("requests per minute per key (0: unlimited)")
+  ),
+  maxBodyBytes: Config.integer("max_body_bytes").pipe(Config.withDefault(ApiConfig.defaults.maxBodyBytes)),
+  requestTimeoutSeconds: Config.number("request_timeout").pipe(
+    Config.withDefault(ApiConfig.defaults.requestTimeoutMs / 1000)
+  ),
+  maxWaitSeconds: Config.integer("max_wait").pipe(Config.withDefault(ApiConfig.defaults.maxWaitSeconds)),
+  corsOrigins: Config.array(Config.string(), "cors_origins").pipe(Config.withDefault([] as ReadonlyArray<string>)),
+  workflowProviders: Config.array(Config.literal(...Api.Scope.literals)(), "workflow_providers").pipe(
+    Config.withDefault([] as ReadonlyArray<Api.Scope>),
+    Config.withDescription("scopes whose keys may submit workflows with their own providers: block")
+  ),
+  workflows: Config.string("workflows").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+    Config.withDescription("directory of registered workflows")
+  )
+})
+
 /** The configuration of one invocation. */
 export class Configuration extends Context.Tag("@gleitzeit/cli/Configuration")<Configuration, {
   /** The file it was read from, if any. */
@@ -95,6 +125,8 @@ export class Configuration extends Context.Tag("@gleitzeit/cli/Configuration")<C
   readonly grants: WorkflowProviders.Grants
   /** The path policy (`files:`); the configuration file and the journal are denied whatever the roots. */
   readonly files: Partial<PathPolicy.Settings>
+  /** The HTTP API server (`api:`), its keys included. */
+  readonly api: ApiConfig.Settings
 }>() {}
 
 /** A configuration that cannot be read, parsed or decoded. */
@@ -164,7 +196,20 @@ export const load = (source: Source): Effect.Effect<Configuration["Type"], Confi
       mcp,
       python: yield* section("python", PythonConfig.config),
       grants: yield* section("grants", WorkflowProviders.config),
-      files: { ...(yield* section("files", PathPolicy.config)), deny: deniedFiles(path, general.database) }
+      files: { ...(yield* section("files", PathPolicy.config)), deny: deniedFiles(path, general.database) },
+      api: yield* Effect.gen(function*() {
+        const { requestTimeoutSeconds, ...scalars } = yield* section("api", apiScalars)
+        const apiSection = record["api"]
+        const keys = yield* ApiKeys.decodeKeys(
+          typeof apiSection === "object" && apiSection !== null ? (apiSection as { keys?: unknown }).keys ?? [] : []
+        ).pipe(Effect.mapError((error) => new ConfigurationError({ message: `${path}: api.keys: ${describe(error)}` })))
+        return {
+          ...ApiConfig.defaults,
+          ...scalars,
+          requestTimeoutMs: Math.round(requestTimeoutSeconds * 1000),
+          keys
+        } satisfies ApiConfig.Settings
+      })
     }
   })
 

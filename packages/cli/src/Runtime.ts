@@ -3,20 +3,33 @@
  * sandbox), the cluster's Redis and event bus, the HTTP provider's settings. The local client and `gleitzeit node`
  * build on these; nothing here decides which command needs what.
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpServer from "@effect/platform/HttpServer"
 import {
   LlmConfig,
   LlmProvider,
   type McpConfig,
   McpProvider,
   type PathPolicy,
-  type ProviderRegistry,
+  ProviderRegistry,
   PythonConfig,
   PythonProvider,
   RateLimiter,
   Redis,
   ResponseCache
 } from "@gleitzeit/providers"
-import { Cluster, type ClusterSharding, EventBus } from "@gleitzeit/runtime"
+import {
+  ApiConfig,
+  ApiServer,
+  Cluster,
+  ClusterSharding,
+  Embedded,
+  Engine,
+  EngineConfig,
+  EventBus,
+  Journal,
+  WorkflowRegistry
+} from "@gleitzeit/runtime"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -24,6 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as CliConfig from "./CliConfig.js"
+import { Unavailable } from "./Client.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Printer from "./Printer.js"
 
@@ -85,13 +99,124 @@ export interface NodeFlags {
   readonly llmRouting: "task" | "model"
   readonly database: Option.Option<string>
   readonly redis: Option.Option<string>
+  /** Where the node serves the HTTP API (`host:port`, or `off`); default: the configuration's `api` section. */
+  readonly api: Option.Option<string>
+  /** The directory of registered workflows the API runs by name. */
+  readonly workflows: Option.Option<string>
 }
 
-/** A running cluster node: its name and where it listens. */
+/** A running cluster node: its name, where it listens, and where it serves the HTTP API (if it does). */
 export class ClusterNode extends Context.Tag("@gleitzeit/cli/ClusterNode")<ClusterNode, {
   readonly name: string
   readonly listen: ClusterSharding.Address
+  readonly api: string | undefined
 }>() {}
+
+/** The HTTP API being served: its URL, and the unfinished runs resumed when it started. */
+export class ApiServing extends Context.Tag("@gleitzeit/cli/ApiServing")<ApiServing, {
+  readonly url: string
+  readonly resumed: ReadonlyArray<string>
+}>() {}
+
+/** The API's settings: the configuration's `api` section, with the command line's address and directory over it. */
+const apiSettings = (
+  config: CliConfig.Configuration["Type"],
+  listen: Option.Option<ClusterSharding.Address>,
+  workflows: Option.Option<string>
+): ApiConfig.Settings => ({
+  ...config.api,
+  ...Option.match(listen, { onNone: () => ({}), onSome: ({ host, port }) => ({ host, port }) }),
+  workflows: Option.getOrElse(workflows, () => config.api.workflows)
+})
+
+/**
+ * The HTTP API over the engine in context (embedded, or a node's): registered workflows, keys and limits (shared
+ * through Redis when one is given). Refusing to listen beyond loopback without a key is bad usage; a port that
+ * cannot be had is a service unavailable.
+ */
+export const api = (
+  settings: ApiConfig.Settings,
+  redisLayer?: ReturnType<typeof redis>
+): Layer.Layer<
+  ApiServing,
+  ExitCode.UsageError | Unavailable,
+  | Engine.Engine
+  | Journal.Journal
+  | EventBus.EventBus
+  | ProviderRegistry.ProviderRegistry
+  | EngineConfig.EngineConfig
+  | FileSystem.FileSystem
+> =>
+  Layer.scoped(
+    ApiServing,
+    Effect.gen(function*() {
+      const server = ApiServer.layer.pipe(
+        Layer.provide(WorkflowRegistry.layer(settings.workflows)),
+        Layer.provide(ApiConfig.ApiConfig.layer(settings)),
+        Layer.provide(
+          redisLayer === undefined ? Layer.empty : RateLimiter.layerRedis().pipe(Layer.provide(redisLayer), Layer.orDie)
+        )
+      )
+      const context = yield* Layer.build(server).pipe(
+        Effect.catchTags({
+          UnsafeListen: (error) => new ExitCode.UsageError({ message: error.message }),
+          ServeError: (error) =>
+            new Unavailable({
+              message: `the API cannot listen on ${settings.host}:${settings.port}: ${
+                error.cause instanceof Error ? error.cause.message : String(error.cause)
+              }`
+            })
+        })
+      )
+      const address = Context.get(context, HttpServer.HttpServer).address
+      const url = address._tag === "TcpAddress"
+        ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+        : address.path
+      return { url, resumed: [] }
+    })
+  )
+
+/** What `gleitzeit serve` is told on its command line (over the configuration). */
+export interface ServeFlags {
+  readonly listen: Option.Option<ClusterSharding.Address>
+  readonly workflows: Option.Option<string>
+}
+
+/**
+ * The HTTP API over an embedded engine on the configuration's SQLite journal, with its providers. Runs an earlier
+ * process left unfinished (stopped, or killed) are resumed before it listens.
+ */
+export const serve = (flags: ServeFlags) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const config = yield* CliConfig.Configuration
+    const s = config.settings
+    if (CliConfig.isCluster(s.database)) {
+      return yield* new ExitCode.UsageError({
+        message:
+          "serve runs an embedded engine on a SQLite journal; in a cluster, every `gleitzeit node` serves the API"
+      })
+    }
+    const engine = Embedded.layer({
+      filename: s.database,
+      synchronous: s.synchronous,
+      concurrency: s.concurrency,
+      maxPayloadBytes: s.maxPayloadBytes,
+      http: http(s),
+      providers: providers({ llm: config.llm, mcp: config.mcp, python: config.python })
+    })
+    const settings = apiSettings(config, flags.listen, flags.workflows)
+    // Built first, released last: says the server stopped once its runs are suspended.
+    const stopped = Layer.scopedDiscard(Effect.addFinalizer(() => Console.log("■ stopped")))
+    return Layer.scoped(
+      ApiServing,
+      Effect.gen(function*() {
+        const context = yield* Layer.build(engine)
+        const resumed = yield* Context.get(context, Engine.Engine).recover
+        const serving = yield* Layer.build(api(settings).pipe(Layer.provide(Layer.succeedContext(context))))
+        return { ...Context.get(serving, ApiServing), resumed }
+      })
+    ).pipe(Layer.provideMerge(stopped))
+  }))
 
 /**
  * A cluster node (run actors, task workers, the providers of the configuration) over the cluster's PostgreSQL
@@ -99,8 +224,8 @@ export class ClusterNode extends Context.Tag("@gleitzeit/cli/ClusterNode")<Clust
  */
 export const node = (flags: NodeFlags): Layer.Layer<
   ClusterNode,
-  ClusterSharding.ListenError | Redis.RedisUnavailable | Redis.RedisError | ExitCode.UsageError,
-  CliConfig.Configuration
+  ClusterSharding.ListenError | Redis.RedisUnavailable | Redis.RedisError | ExitCode.UsageError | Unavailable,
+  CliConfig.Configuration | FileSystem.FileSystem
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* CliConfig.Configuration
@@ -139,8 +264,18 @@ export const node = (flags: NodeFlags): Layer.Layer<
     const stopped = Layer.scopedDiscard(
       Effect.addFinalizer(() => Console.log(`■ node ${Printer.escape(name)} stopped`))
     )
-    return Layer.succeed(ClusterNode, { name, listen: flags.listen }).pipe(
-      Layer.provideMerge(cluster),
-      Layer.provideMerge(stopped)
-    )
+    const apiFlag = Option.getOrUndefined(flags.api)
+    const apiListen = apiFlag === undefined || apiFlag === "off" ? Option.none() : ClusterSharding.parseAddress(apiFlag)
+    if (apiFlag !== undefined && apiFlag !== "off" && Option.isNone(apiListen)) {
+      return yield* new ExitCode.UsageError({ message: `--api: expected host:port or off, got '${apiFlag}'` })
+    }
+    // Built last, released first: the API stops answering before the node drains.
+    const info = apiFlag === "off"
+      ? Layer.succeed(ClusterNode, { name, listen: flags.listen, api: undefined })
+      : Layer.map(
+        api(apiSettings(config, apiListen, flags.workflows), redisLayer),
+        (context) =>
+          Context.make(ClusterNode, { name, listen: flags.listen, api: Context.get(context, ApiServing).url })
+      )
+    return info.pipe(Layer.provideMerge(cluster), Layer.provideMerge(stopped))
   }))

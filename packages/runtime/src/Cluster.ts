@@ -107,7 +107,7 @@ export const layerNode = <E = never>(options: NodeOptions<E>) => {
 
 /** A client-only member: submits, follows, cancels and resumes runs executing on the nodes. */
 export const layerClient = <E = never>(options: MemberOptions<E> & { readonly name?: string }): Layer.Layer<
-  Engine | Journal | EventBus.EventBus | Sharding,
+  Engine | Journal | EventBus.EventBus | Sharding | EngineConfig,
   E
 > =>
   ClusterRuns.layerEngine.pipe(

@@ -62,6 +62,16 @@ export const flags = {
     Options.withPseudoName("URL"),
     Options.withDescription("Redis URL shared by the members (default: `redis` of the configuration, none)"),
     Options.optional
+  ),
+  api: Options.text("api").pipe(
+    Options.withPseudoName("HOST:PORT"),
+    Options.withDescription("where to serve the HTTP API, or `off` (default: api.host:api.port, 127.0.0.1:8765)"),
+    Options.optional
+  ),
+  workflows: Options.directory("workflows", { exists: "yes" }).pipe(
+    Options.withPseudoName("DIR"),
+    Options.withDescription("directory of workflows the API runs by name (reloaded on change; default: api.workflows)"),
+    Options.optional
   )
 }
 
@@ -71,6 +81,9 @@ export const command = Command.make("node", flags, () =>
     const node = yield* ClusterNode
     const name = Printer.escape(node.name)
     yield* Console.log(`● node ${name} listening on ${node.listen.host}:${node.listen.port}`)
+    if (node.api !== undefined) {
+      yield* Console.log(`● node ${name} serves the API on ${node.api} (documentation: ${node.api}/docs)`)
+    }
     return yield* Effect.never.pipe(
       // Runs before the node's layer is released (which drains it): tells the operator what is happening.
       Effect.onInterrupt(() =>
