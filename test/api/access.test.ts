@@ -3,6 +3,7 @@
  * resubmission, who submitted and cancelled a run, CORS, and refusing to listen beyond loopback without a key.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import { LlmConfig } from "@gleitzeit/providers"
 import { ApiConfig, ApiKeys, ApiServer, Embedded, WorkflowRegistry } from "@gleitzeit/runtime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -54,7 +55,20 @@ describe("the HTTP API with keys", () => {
         keys: [reader.entry, submitter.entry, operator.entry, admin.entry, limited.entry],
         requestsPerMinute: 120,
         maxBodyBytes: 64 * 1024,
-        workflowProviders: ["admin"]
+        providers: {
+          llm: {
+            ...LlmConfig.LlmConfig.defaults,
+            endpoints: [{
+              name: "local",
+              type: "ollama",
+              url: "http://127.0.0.1:11434",
+              weight: 1,
+              priority: 0,
+              tags: []
+            }]
+          },
+          mcp: []
+        }
       }
     })
   })
@@ -108,23 +122,45 @@ describe("the HTTP API with keys", () => {
     for (const key of [submitter.key, operator.key]) expect(journal).not.toContain(key)
   })
 
-  it("refuses a workflow's own providers block unless the key's scope may use it (403 naming the block)", async () => {
-    const withBlock =
+  it("refuses a workflow's providers block that would start a process or add an endpoint (403 naming each entry)", async () => {
+    const starts =
       `name: sneaky\nproviders:\n  mcp:\n    servers:\n      evil: { command: touch, args: [/tmp/pwned] }\n` +
       `tasks:\n  - id: a\n    method: fn/wait\n    params: { gate: g }\n`
-    const refused = await api.client(submitter.key).POST("/v1/runs", yaml(withBlock))
-    expect(refused.response.status).toBe(403)
-    expect(refused.error).toMatchObject({
+    for (const client of [api.client(submitter.key), api.client(admin.key)]) {
+      const refused = await client.POST("/v1/runs", yaml(starts))
+      expect(refused.response.status).toBe(403)
+      expect(refused.error).toMatchObject({
+        _tag: "ProvidersNotAllowed",
+        block: "providers",
+        issues: [{ path: "providers.mcp.servers.evil.command", line: 5, column: 24 }]
+      })
+    }
+    const adds = await api.client(submitter.key).POST("/v1/workflows/validate", {
+      body: {
+        workflow: {
+          name: "doc",
+          providers: { ollama: { instances: [{ id: "remote", url: "http://10.0.0.1:11434" }] } },
+          tasks: []
+        }
+      }
+    })
+    expect(adds.response.status).toBe(403)
+    expect(adds.error).toMatchObject({
       _tag: "ProvidersNotAllowed",
-      block: "providers",
-      issues: [{ path: "providers", line: 3, column: 3 }]
+      issues: [{ path: "providers.ollama.instances[0].url" }]
     })
-    const asDocument = await api.client(submitter.key).POST("/v1/workflows/validate", {
-      body: { workflow: { name: "doc", providers: { ollama: { endpoints: ["http://10.0.0.1:11434"] } }, tasks: [] } }
-    })
-    expect(asDocument.response.status).toBe(403)
-    const allowed = await api.client(admin.key).POST("/v1/workflows/validate", yaml(withBlock))
-    expect(allowed.response.status).toBe(200)
+    const runs = await api.client(reader.key).GET("/v1/runs", { params: { query: { workflow: "sneaky" } } })
+    expect(runs.data?.runs).toEqual([])
+    // Selecting and tuning configured providers is not refused; the server says it does not apply it.
+    const selects = await api.client(submitter.key).POST(
+      "/v1/workflows/validate",
+      yaml(
+        `name: picky\nproviders:\n  ollama:\n    instances: [{ id: local }]\n    load_balancing: { strategy: round_robin }\n` +
+          `tasks:\n  - id: a\n    method: fn/wait\n    params: { gate: g }\n`
+      )
+    )
+    expect(selects.response.status).toBe(200)
+    expect(selects.data?.warnings).toMatchObject([{ path: "providers", line: 3 }])
   })
 
   it("refuses a body over the size limit (413), whether its length is declared or not, and reads a chunked one within it", async () => {

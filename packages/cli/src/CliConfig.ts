@@ -3,7 +3,6 @@
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_LLM_STRATEGY`). The file is read and
  * parsed once per invocation; every section is decoded from that one document.
  */
-import { Api } from "@gleitzeit/core"
 import { LlmConfig, McpConfig, PathPolicy, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
 import { ApiConfig, ApiKeys } from "@gleitzeit/runtime"
 import * as Config from "effect/Config"
@@ -94,10 +93,6 @@ const apiScalars = Config.all({
   ),
   maxWaitSeconds: Config.integer("max_wait").pipe(Config.withDefault(ApiConfig.defaults.maxWaitSeconds)),
   corsOrigins: Config.array(Config.string(), "cors_origins").pipe(Config.withDefault([] as ReadonlyArray<string>)),
-  workflowProviders: Config.array(Config.literal(...Api.Scope.literals)(), "workflow_providers").pipe(
-    Config.withDefault([] as ReadonlyArray<Api.Scope>),
-    Config.withDescription("scopes whose keys may submit workflows with their own providers: block")
-  ),
   workflows: Config.string("workflows").pipe(
     Config.option,
     Config.map(Option.getOrUndefined),
@@ -207,7 +202,8 @@ export const load = (source: Source): Effect.Effect<Configuration["Type"], Confi
           ...ApiConfig.defaults,
           ...scalars,
           requestTimeoutMs: Math.round(requestTimeoutSeconds * 1000),
-          keys
+          keys,
+          providers: { llm, mcp }
         } satisfies ApiConfig.Settings
       })
     }

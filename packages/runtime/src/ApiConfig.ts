@@ -2,7 +2,7 @@
  * Settings of the HTTP API server: where it listens, its keys and limits, and where registered workflows live.
  * Read from the `api` section of `gleitzeit.yaml` (and `GLEITZEIT_API_*`) by the CLI; the library passes them.
  */
-import { Api } from "@gleitzeit/core"
+import { LlmConfig, type WorkflowProviders } from "@gleitzeit/providers"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -30,10 +30,10 @@ export interface Settings {
   /** Origins allowed to call the API from a browser (CORS); none: CORS is off. */
   readonly corsOrigins: ReadonlyArray<string>
   /**
-   * The scopes whose keys may submit workflows with their own `providers:` block (still limited to what the
-   * configuration grants workflows). Others get a 403 naming the block.
+   * The providers the configuration declares, which a submitted workflow's own `providers:` block is decided against
+   * (`WorkflowProviders.decide`): it may select and tune them, never start a process or add an endpoint.
    */
-  readonly workflowProviders: ReadonlyArray<Api.Scope>
+  readonly providers: WorkflowProviders.Configured
   /** The directory of registered workflows (run by name), reloaded on change; none by default. */
   readonly workflows: string | undefined
 }
@@ -49,7 +49,7 @@ export const defaults: Settings = {
   maxWaitSeconds: 60,
   heartbeatSeconds: 15,
   corsOrigins: [],
-  workflowProviders: [],
+  providers: { llm: LlmConfig.LlmConfig.defaults, mcp: [] },
   workflows: undefined
 }
 

@@ -56,8 +56,7 @@ const submissionContext = Effect.gen(function*() {
   const registry = yield* WorkflowRegistry
   const providers = yield* ProviderRegistry.ProviderRegistry
   const settings = yield* ApiConfig
-  const caller = yield* Api.Caller
-  return { registry, catalog: ProviderRegistry.catalogOf(providers), settings, scopes: caller.scopes }
+  return { registry, catalog: ProviderRegistry.catalogOf(providers), settings }
 })
 
 /** The handlers of the `runs` group. */

@@ -2,16 +2,8 @@
  * Turning what a caller sent (YAML, JSON text, a JSON document, or a registered workflow's name, with inputs) into
  * a validated workflow, or into the API problem that says exactly what is wrong.
  */
-import {
-  Api,
-  ApiError,
-  type ApiModel,
-  ErrorCode,
-  Json,
-  type Workflow,
-  WorkflowError,
-  WorkflowLoader
-} from "@gleitzeit/core"
+import { ApiError, type ApiModel, ErrorCode, Json, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
+import { WorkflowProviders } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Settings } from "../../ApiConfig.js"
@@ -39,7 +31,6 @@ export interface Context {
   readonly registry: WorkflowRegistry["Type"]
   readonly catalog: WorkflowLoader.Options["catalog"]
   readonly settings: Settings
-  readonly scopes: ReadonlyArray<Api.Scope>
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
@@ -50,29 +41,45 @@ const validationFailure = (error: WorkflowError.WorkflowValidationError) =>
 const parseFailure = (error: WorkflowError.WorkflowParseError) =>
   ApiError.workflowParseError(error.message, error.line, error.column)
 
+type Locate = (path: WorkflowProviders.Path) => { readonly line: number; readonly column: number } | undefined
+
+const issueAt = (finding: WorkflowProviders.Finding, locate: Locate) => {
+  const at = locate(finding.path)
+  return new WorkflowError.Issue({
+    path: finding.path.reduce<string>(
+      (out, seg) => typeof seg === "number" ? `${out}[${seg}]` : out === "" ? seg : `${out}.${seg}`,
+      ""
+    ),
+    message: finding.message,
+    code: ErrorCode.WorkflowValidation,
+    ...(at === undefined ? {} : { line: at.line, column: at.column })
+  })
+}
+
 /**
- * A workflow's own `providers:` block may start processes or add endpoints: over the API it is refused unless the
- * configuration lets the key's scope use it. (What an allowed block may add is decided by the configuration's
- * grants when the workflow runs, as for the CLI.)
+ * A workflow's own `providers:` block, decided by the one policy for it (`WorkflowProviders.decide`) against the
+ * providers the server's configuration declares, with no grants: over the API a block may select and tune those,
+ * never start a process or add an endpoint (a 403 naming each refused entry). The server runs every workflow with
+ * its configured providers, so what the block selects or tunes is not applied: said as a warning.
  */
 const checkProviders = (
   value: unknown,
   context: Context,
-  locate: (path: ReadonlyArray<string>) => { readonly line: number; readonly column: number } | undefined
-): Effect.Effect<void, ApiError.ProvidersNotAllowed> => {
+  locate: Locate
+): Effect.Effect<ReadonlyArray<WorkflowError.Issue>, ApiError.ProvidersNotAllowed> => {
   const block = Json.isObject(value) ? value["providers"] : undefined
-  if (block === undefined || block === null) return Effect.void
-  if (context.settings.workflowProviders.some((scope) => Api.grants(context.scopes, scope))) return Effect.void
-  const at = locate(["providers"])
-  return Effect.fail(ApiError.providersNotAllowed([
-    new WorkflowError.Issue({
-      path: "providers",
-      message: "a workflow submitted over the API may not declare providers (they could start processes or add " +
-        "endpoints); use the providers the server configures, or ask its operator to allow this block for your key",
-      code: ErrorCode.WorkflowValidation,
-      ...(at === undefined ? {} : { line: at.line, column: at.column })
-    })
-  ]))
+  if (block === undefined || block === null) return Effect.succeed([])
+  const decision = WorkflowProviders.decide(block, context.settings.providers, WorkflowProviders.noGrants)
+  if (decision.refusals.length > 0) {
+    return Effect.fail(ApiError.providersNotAllowed(decision.refusals.map((finding) => issueAt(finding, locate))))
+  }
+  return Effect.succeed([
+    ...decision.warnings.map((finding) => issueAt(finding, locate)),
+    issueAt({
+      path: ["providers"],
+      message: "over the API a workflow runs with the providers the server configures; this block is not applied"
+    }, locate)
+  ])
 }
 
 /** Inputs the workflow does not declare (until workflows declare inputs, every input is one). */
@@ -93,16 +100,12 @@ const checkInputs = (inputs: ApiModel.SubmitRequest["inputs"], file: string) => 
 const fromText = (text: string, file: string, context: Context): Effect.Effect<Loaded, LoadError> =>
   Effect.gen(function*() {
     const parsed = yield* WorkflowLoader.parse(text, { file }).pipe(Effect.mapError(parseFailure))
-    yield* checkProviders(parsed.value, context, parsed.locate)
-    return yield* WorkflowLoader.load(text, {
+    const notes = yield* checkProviders(parsed.value, context, parsed.locate)
+    const loaded = yield* WorkflowLoader.fromParsed(parsed, {
       file,
       ...(context.catalog === undefined ? {} : { catalog: context.catalog })
-    }).pipe(
-      Effect.catchTags({
-        WorkflowParseError: (e) => Effect.fail(parseFailure(e)),
-        WorkflowValidationError: (e) => Effect.fail(validationFailure(e))
-      })
-    )
+    }).pipe(Effect.mapError(validationFailure))
+    return { workflow: loaded.workflow, warnings: [...notes, ...loaded.warnings] }
   })
 
 /** Loads a submission: a YAML body, or a JSON request naming or carrying the workflow. */
@@ -136,9 +139,10 @@ export const load = (payload: Payload, context: Context): Effect.Effect<Loaded, 
     }
     yield* checkInputs(inputs, "<request>")
     if (typeof workflow === "string") return yield* fromText(workflow, "<request>", context)
-    yield* checkProviders(workflow, context, () => undefined)
-    return yield* WorkflowLoader.fromObject(workflow, {
+    const notes = yield* checkProviders(workflow, context, () => undefined)
+    const loaded = yield* WorkflowLoader.fromObject(workflow, {
       file: "<request>",
       ...(context.catalog === undefined ? {} : { catalog: context.catalog })
     }).pipe(Effect.mapError(validationFailure))
+    return { workflow: loaded.workflow, warnings: [...notes, ...loaded.warnings] }
   })
