@@ -90,7 +90,10 @@ export const start = (name: string, port: number, settings: NodeSettings): NodeP
     "--concurrency",
     String(settings.concurrency),
     "--drain-timeout",
-    String(settings.drainTimeoutSeconds)
+    String(settings.drainTimeoutSeconds),
+    // The bench measures the cluster, not the HTTP API (and its ports are picked at random).
+    "--api",
+    "off"
   ], { cwd: settings.dir, env, stdio: ["ignore", "pipe", "pipe"] })
   if (child.pid === undefined) throw new Error(`node ${name} did not start`)
   live.add(child)

@@ -5,6 +5,7 @@
  *   W1  2,000 independent no-op fn tasks, submitted at once (as one run of 2,000 tasks, and as 2,000 one-task runs)
  *   W2  200 diamond workflows s1 → (s2 ‖ s3) → s4 → s5 with references, all started at once
  *   W3  a 3-step chain (x+1 → ·2 → +3) run 100 times serially
+ *   API submit-and-wait of a one-task run by 50 clients, through the HTTP API next to the library (api.ts)
  *
  * `npm run bench -- --cluster N`: the cluster bench instead, on 1…N node processes over PostgreSQL (cluster.ts).
  */
@@ -24,7 +25,7 @@ import { performance } from "node:perf_hooks"
 const N1 = Number(process.env.N1 ?? 2000)
 const N2 = Number(process.env.N2 ?? 200)
 const N3 = Number(process.env.N3 ?? 100)
-const ONLY = (process.env.ONLY ?? "w1a,w1b,w2,w3").split(",")
+const ONLY = (process.env.ONLY ?? "w1a,w1b,w2,w3,api").split(",")
 
 const num = (p: { readonly [k: string]: unknown }, k: string) => Number(p[k])
 const functions = [
@@ -195,7 +196,9 @@ const embedded = () => {
     console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|")
     for (const r of rows) console.log(line(cols.map((c) => cell(r, c))))
     rmSync(dir, { recursive: true, force: true })
-  }, (error) => {
+    // The API's overhead, on its own runtime (loaded only when asked for).
+    return ONLY.includes("api") ? import("./api.js").then(async (Api) => Api.print(await Api.run())) : undefined
+  }).catch((error) => {
     console.error(error)
     rmSync(dir, { recursive: true, force: true })
     process.exit(1)

@@ -22,7 +22,8 @@ const subcommands = [
   "providers",
   "init",
   "submit",
-  "node"
+  "node",
+  "serve"
 ]
 
 let ws: ReturnType<typeof Cli.workspace>

@@ -99,8 +99,11 @@ export const makeCluster = async (config = ""): Promise<TestCluster> => {
 
   const startNode = async (name: string, port?: number, args: ReadonlyArray<string> = []): Promise<Node> => {
     const chosen = port ?? await freePort()
+    // A node serves the HTTP API at its port + 10000 unless told otherwise: off here, where ports are picked at
+    // random (the API tests give it a free one).
+    const api = args.includes("--api") ? [] : ["--api", "off"]
     const running = start(
-      ["node", "--listen", `127.0.0.1:${chosen}`, "--name", name, "--concurrency", "32", ...args],
+      ["node", "--listen", `127.0.0.1:${chosen}`, "--name", name, "--concurrency", "32", ...api, ...args],
       opts
     )
     await running.waitFor(/● node .* listening/)

@@ -118,6 +118,9 @@ export class ApiServing extends Context.Tag("@gleitzeit/cli/ApiServing")<ApiServ
   readonly resumed: ReadonlyArray<string>
 }>() {}
 
+/** The default port of a node's HTTP API: its cluster port + 10000 (wrapping below 65536). */
+export const nodeApiPort = (port: number): number => port + 10000 <= 65535 ? port + 10000 : port - 10000
+
 /** The API's settings: the configuration's `api` section, with the command line's address and directory over it. */
 const apiSettings = (
   config: CliConfig.Configuration["Type"],
@@ -265,7 +268,12 @@ export const node = (flags: NodeFlags): Layer.Layer<
       Effect.addFinalizer(() => Console.log(`■ node ${Printer.escape(name)} stopped`))
     )
     const apiFlag = Option.getOrUndefined(flags.api)
-    const apiListen = apiFlag === undefined || apiFlag === "off" ? Option.none() : ClusterSharding.parseAddress(apiFlag)
+    // By default on loopback, at the node's own port + 10000: several nodes on one host do not collide.
+    const apiListen = apiFlag === "off"
+      ? Option.none()
+      : apiFlag === undefined
+      ? Option.some({ host: "127.0.0.1", port: nodeApiPort(flags.listen.port) })
+      : ClusterSharding.parseAddress(apiFlag)
     if (apiFlag !== undefined && apiFlag !== "off" && Option.isNone(apiListen)) {
       return yield* new ExitCode.UsageError({ message: `--api: expected host:port or off, got '${apiFlag}'` })
     }

@@ -84,7 +84,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
             status: run.status,
             replayed: true,
             ...(run.submittedBy === undefined ? {} : { submittedBy: run.submittedBy })
-          })
+          }, true)
         )
       })
 
@@ -114,7 +114,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
                   status: "pending",
                   replayed: false,
                   ...(submittedBy === undefined ? {} : { submittedBy })
-                })
+                }, true)
             )
           const key = headers["idempotency-key"]
           if (key === undefined) return yield* fresh()
@@ -147,7 +147,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
           return new ApiModel.RunPage({
             runs: page.map(Views.summary),
             ...(runs.length > limit ? { nextCursor: Views.encodeCursor(page[page.length - 1]!) } : {})
-          })
+          }, true)
         }))
       .handle("get", ({ path }) =>
         Effect.gen(function*() {
@@ -192,7 +192,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
             )
           if (Option.isNone(ended)) {
             const now = yield* loadRun(path.runId)
-            return new ApiModel.RunResult({ runId: now.id, status: now.status, done: Run.isFinalRun(now.status) })
+            return new ApiModel.RunResult({ runId: now.id, status: now.status, done: Run.isFinalRun(now.status) }, true)
           }
           const outcome = ended.value
           return new ApiModel.RunResult({
@@ -201,7 +201,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
             done: true,
             ...(outcome.outputs === undefined ? {} : { outputs: outcome.outputs }),
             ...(outcome.error === undefined ? {} : { error: outcome.error })
-          })
+          }, true)
         }))
       .handle("cancel", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -218,7 +218,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
             runId: outcome.runId,
             status: outcome.status,
             ...(outcome.error === undefined ? {} : { error: outcome.error })
-          })
+          }, true)
         }))
       .handle("resume", ({ path }) =>
         Effect.gen(function*() {
@@ -229,7 +229,7 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
             })
           )
           const record = yield* loadRun(path.runId)
-          return new ApiModel.RunStatusView({ runId: record.id, status: record.status })
+          return new ApiModel.RunStatusView({ runId: record.id, status: record.status }, true)
         }))
   }))
 
@@ -250,7 +250,7 @@ const registered = (entry: Entry) => {
     taskCount: workflow?.tasks.length ?? 0,
     loadedAt: Views.time(entry.loadedAt),
     ...(entry.loaded._tag === "Invalid" ? { issues: entry.loaded.issues } : {})
-  })
+  }, true)
 }
 
 /** The handlers of the `workflows` group. */
@@ -259,7 +259,8 @@ export const layerWorkflows = HttpApiBuilder.group(Api.Api, "workflows", (handle
     const registry = yield* WorkflowRegistry
     return handlers
       .handle("list", () =>
-        Effect.map(registry.list, (entries) => new ApiModel.WorkflowList({ workflows: entries.map(registered) })))
+        Effect.map(registry.list, (entries) =>
+          new ApiModel.WorkflowList({ workflows: entries.map(registered) }, true)))
       .handle("get", ({ path }) =>
         Effect.flatMap(registry.get(path.name), (entry) =>
           Option.match(entry, {
@@ -283,7 +284,7 @@ export const layerWorkflows = HttpApiBuilder.group(Api.Api, "workflows", (handle
               new ApiModel.PlannedTask({ id: t.id, name: t.name, method: t.method, dependencies: t.dependencies })
             ),
             warnings
-          })
+          }, true)
         }))
   }))
 
@@ -308,7 +309,7 @@ export const layerProviders = HttpApiBuilder.group(Api.Api, "providers", (handle
               )
             })
           })
-        })))
+        }, true)))
   }))
 
 /** The handlers of the `system` group. */
@@ -317,7 +318,7 @@ export const layerSystem = HttpApiBuilder.group(Api.Api, "system", (handlers) =>
     const journal = yield* Journal
     const context = yield* Effect.context<Journal>()
     return handlers
-      .handle("healthz", () => Effect.succeed(new ApiModel.Health({ status: "ok" })))
+      .handle("healthz", () => Effect.succeed(new ApiModel.Health({ status: "ok" }, true)))
       .handle("readyz", () =>
         journal.lastSeq("").pipe(
           Effect.timeoutFail({
@@ -327,7 +328,7 @@ export const layerSystem = HttpApiBuilder.group(Api.Api, "system", (handlers) =>
           Effect.catchAllDefect(() =>
             Effect.fail(ApiError.unavailable("the journal is unreachable", ErrorCode.Persistence, 5))
           ),
-          Effect.as(new ApiModel.Readiness({ status: "ready", checks: { journal: "ok" } }))
+          Effect.as(new ApiModel.Readiness({ status: "ready", checks: { journal: "ok" } }, true))
         ))
       .handle("metrics", () => Effect.provide(Metrics.prometheus, context))
   }))

@@ -37,7 +37,9 @@ const create = Command.make(
     name: nameArg,
     scopes: Options.choice("scope", Api.Scope.literals).pipe(
       Options.repeated,
-      Options.withDescription("what the key may do: read, submit (implies read) or admin (everything); repeatable")
+      Options.withDescription(
+        "what the key may do, repeatable: read, submit (implies read), admin (default: none; give one)"
+      )
     )
   },
   ({ name, scopes }) =>

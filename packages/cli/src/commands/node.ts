@@ -65,12 +65,12 @@ export const flags = {
   ),
   api: Options.text("api").pipe(
     Options.withPseudoName("HOST:PORT"),
-    Options.withDescription("where to serve the HTTP API, or `off` (default: api.host:api.port, 127.0.0.1:8765)"),
+    Options.withDescription("where to serve the HTTP API, or `off` (default: 127.0.0.1, port: --listen's + 10000)"),
     Options.optional
   ),
   workflows: Options.directory("workflows", { exists: "yes" }).pipe(
     Options.withPseudoName("DIR"),
-    Options.withDescription("directory of workflows the API runs by name (reloaded on change; default: api.workflows)"),
+    Options.withDescription("directory of workflows the API runs by name, reloaded on change (default: api.workflows)"),
     Options.optional
   )
 }

@@ -29,7 +29,7 @@ export const flags = {
   ),
   workflows: Options.directory("workflows", { exists: "yes" }).pipe(
     Options.withPseudoName("DIR"),
-    Options.withDescription("directory of workflows the API runs by name (reloaded on change; default: api.workflows)"),
+    Options.withDescription("directory of workflows the API runs by name, reloaded on change (default: api.workflows)"),
     Options.optional
   )
 }

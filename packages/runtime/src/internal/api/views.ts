@@ -1,5 +1,6 @@
 /**
  * Journal records as the API shows them: times as RFC 3339 strings, tasks with their attempts and dependencies.
+ * Views are built from the journal's own records, so their classes are constructed without validating again.
  */
 import { ApiModel, type Json, type Run, TaskError, type Workflow } from "@gleitzeit/core"
 import * as Either from "effect/Either"
@@ -43,7 +44,7 @@ const runFields = (run: Run.RunRecord) => ({
 })
 
 /** A run in a list. */
-export const summary = (run: Run.RunRecord): ApiModel.RunSummary => new ApiModel.RunSummary(runFields(run))
+export const summary = (run: Run.RunRecord): ApiModel.RunSummary => new ApiModel.RunSummary(runFields(run), true)
 
 /** A run with its tasks, attempts and outputs. */
 export const run = (
@@ -66,7 +67,7 @@ export const run = (
         ...(a.error === undefined ? {} : { error: taskError(a.error) }),
         ...(a.provider === undefined ? {} : { provider: a.provider }),
         ...(a.node === undefined ? {} : { node: a.node })
-      })
+      }, true)
     )
     attemptsOf.set(a.taskId, list)
   }
@@ -90,7 +91,7 @@ export const run = (
         attempts: (attemptsOf.get(t.taskId) ?? []).sort((a, b) => a.attempt - b.attempt)
       })
     )
-  })
+  }, true)
 }
 
 /** A list cursor: the position of the last run of a page. */
