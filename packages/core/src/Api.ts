@@ -71,12 +71,12 @@ const workflowPayload = Schema.Union(
 )
 
 /** What loading a submitted workflow may fail with. */
-const loadErrors = [
+const loadErrors = Schema.Union(
   ApiError.WorkflowParseError,
   ApiError.WorkflowValidationError,
   ApiError.WorkflowNotRegistered,
   ApiError.ProvidersNotAllowed
-] as const
+)
 
 /** Runs: submit, list, inspect, follow, wait for, cancel and resume. */
 export class Runs extends HttpApiGroup.make("runs")
@@ -91,10 +91,7 @@ export class Runs extends HttpApiGroup.make("runs")
         )
       }))
       .addSuccess(ApiModel.Submitted, { status: 201 })
-      .addError(loadErrors[0])
-      .addError(loadErrors[1])
-      .addError(loadErrors[2])
-      .addError(loadErrors[3])
+      .addError(loadErrors)
       .addError(ApiError.IdempotencyKeyReused)
       .middleware(SubmitAccess)
       .annotate(OpenApi.Summary, "Start a run")
@@ -195,10 +192,7 @@ export class Workflows extends HttpApiGroup.make("workflows")
     HttpApiEndpoint.post("validate", "/workflows/validate")
       .setPayload(workflowPayload)
       .addSuccess(ApiModel.ValidationReport)
-      .addError(loadErrors[0])
-      .addError(loadErrors[1])
-      .addError(loadErrors[2])
-      .addError(loadErrors[3])
+      .addError(loadErrors)
       .middleware(ReadAccess)
       .annotate(OpenApi.Summary, "Check a workflow: every problem with its line and column")
   )

@@ -10,6 +10,7 @@ import * as Option from "effect/Option"
 import * as ExitCode from "../ExitCode.js"
 import * as Printer from "../Printer.js"
 import { ClusterNode } from "../Runtime.js"
+import * as Serve from "./serve.js"
 
 const address = (name: string, description: string) =>
   Options.text(name).pipe(
@@ -68,11 +69,7 @@ export const flags = {
     Options.withDescription("where to serve the HTTP API, or `off` (default: 127.0.0.1, port: --listen's + 10000)"),
     Options.optional
   ),
-  workflows: Options.directory("workflows", { exists: "yes" }).pipe(
-    Options.withPseudoName("DIR"),
-    Options.withDescription("directory of workflows the API runs by name, reloaded on change (default: api.workflows)"),
-    Options.optional
-  )
+  workflows: Serve.flags.workflows
 }
 
 /** The `node` command. */
