@@ -355,7 +355,9 @@ export const layer: Layer.Layer<
       : HttpMiddleware.cors({ allowedOrigins: settings.corsOrigins, maxAge: 600 })(problems)
   })
   const server = NodeHttpServer.layer(
-    () => createServer({ requestTimeout: settings.requestTimeoutMs, headersTimeout: 10_000 }),
+    // Receiving a request (headers within 10 s, the whole of it within 60 s) is bounded by Node itself, so a slow
+    // client cannot hold a connection; handling it is bounded by `requestTimeoutMs` (the problems middleware).
+    () => createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }),
     { host: settings.host, port: settings.port }
   )
   return HttpApiBuilder.serve().pipe(

@@ -129,17 +129,21 @@ const withBody = (request: HttpServerRequest.HttpServerRequest, body: Buffer): H
 
 /** Serves a request whose body is within the limit: time-bounded, every failure rendered as a problem. */
 const serve = (settings: Settings, app: HttpApp.Default, request: HttpServerRequest.HttpServerRequest) => {
-  const bounded: HttpApp.Default<ApiError.Unavailable> = longRoute.test(request.url) ? app : app.pipe(
-    Effect.timeoutFail({
-      duration: settings.requestTimeoutMs,
-      onTimeout: () =>
-        ApiError.unavailable(
-          `the request took longer than the server allows (${settings.requestTimeoutMs} ms)`,
-          ErrorCode.RequestTimeout,
-          1
-        )
-    })
-  )
+  // The server runs requests uninterruptibly except inside the route's handler: the time limit must be able to
+  // interrupt what it bounds.
+  const bounded: HttpApp.Default<ApiError.Unavailable> = longRoute.test(request.url) ?
+    app :
+    Effect.interruptible(app).pipe(
+      Effect.timeoutFail({
+        duration: settings.requestTimeoutMs,
+        onTimeout: () =>
+          ApiError.unavailable(
+            `the request took longer than the server allows (${settings.requestTimeoutMs} ms)`,
+            ErrorCode.RequestTimeout,
+            1
+          )
+      })
+    )
   return bounded.pipe(
     HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(settings.maxBodyBytes))),
     Effect.catchAllCause((cause) => {
