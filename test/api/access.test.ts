@@ -163,6 +163,22 @@ describe("the HTTP API with keys", () => {
     expect(selects.data?.warnings).toMatchObject([{ path: "providers", line: 3 }])
   })
 
+  it("refuses a path param outside the configured roots, at its position, and submits nothing", async () => {
+    const outside = await api.client(submitter.key).POST(
+      "/v1/runs",
+      yaml(
+        "name: snoop\ntasks:\n  - id: read\n    method: python/execute\n    params: { file: /etc/passwd }\n"
+      )
+    )
+    expect(outside.response.status).toBe(422)
+    expect(outside.error).toMatchObject({
+      _tag: "WorkflowValidationError",
+      issues: [{ path: "tasks[0].params.file", line: 5, column: 21 }]
+    })
+    const runs = await api.client(reader.key).GET("/v1/runs", { params: { query: { workflow: "snoop" } } })
+    expect(runs.data?.runs).toEqual([])
+  })
+
   it("refuses a body over the size limit (413), whether its length is declared or not, and reads a chunked one within it", async () => {
     const big = `name: big\ndescription: "${"x".repeat(70 * 1024)}"\ntasks: []\n`
     const declared = await fetch(`${api.url}/v1/runs`, {

@@ -147,6 +147,7 @@ export const api = (
   | Journal.Journal
   | EventBus.EventBus
   | ProviderRegistry.ProviderRegistry
+  | PathPolicy.PathPolicy
   | EngineConfig.EngineConfig
   | FileSystem.FileSystem
 > =>
@@ -205,6 +206,7 @@ export const serve = (flags: ServeFlags) =>
       concurrency: s.concurrency,
       maxPayloadBytes: s.maxPayloadBytes,
       http: http(s),
+      files: config.files,
       providers: providers({ llm: config.llm, mcp: config.mcp, python: config.python })
     })
     const settings = apiSettings(config, flags.listen, flags.workflows)

@@ -10,7 +10,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { Api, ApiError, ApiModel, ErrorCode, type Event, Run, Workflow, type WorkflowError } from "@gleitzeit/core"
-import { ProviderRegistry } from "@gleitzeit/providers"
+import { PathPolicy, ProviderRegistry } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -56,7 +56,8 @@ const submissionContext = Effect.gen(function*() {
   const registry = yield* WorkflowRegistry
   const providers = yield* ProviderRegistry.ProviderRegistry
   const settings = yield* ApiConfig
-  return { registry, catalog: ProviderRegistry.catalogOf(providers), settings }
+  const paths = yield* PathPolicy.PathPolicy
+  return { registry, catalog: ProviderRegistry.catalogOf(providers), settings, paths }
 })
 
 /** The handlers of the `runs` group. */
@@ -345,7 +346,14 @@ const layerHandlers = Layer.mergeAll(layerRuns, layerWorkflows, layerProviders, 
 export const layer: Layer.Layer<
   HttpServer.HttpServer,
   UnsafeListen | ServeError,
-  Engine | Journal | EventBus | ProviderRegistry.ProviderRegistry | WorkflowRegistry | ApiConfig | EngineConfig
+  | Engine
+  | Journal
+  | EventBus
+  | ProviderRegistry.ProviderRegistry
+  | PathPolicy.PathPolicy
+  | WorkflowRegistry
+  | ApiConfig
+  | EngineConfig
 > = Layer.unwrapEffect(Effect.gen(function*() {
   const settings = yield* Effect.flatMap(ApiConfig, check)
   const middleware = HttpApiBuilder.middleware((app) => {

@@ -6,7 +6,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
-import { ProviderRegistry } from "@gleitzeit/providers"
+import { PathPolicy, ProviderRegistry } from "@gleitzeit/providers"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { join } from "node:path"
+import { resolve } from "node:path"
 
 /** A registered workflow. */
 export interface Entry {
@@ -23,6 +23,8 @@ export interface Entry {
   readonly name: string
   /** The file name, inside the directory. */
   readonly file: string
+  /** The file's path. */
+  readonly path: string
   /** The file's text, loaded again (with inputs) for every run. */
   readonly text: string
   /** When it was (re)loaded, epoch ms. */
@@ -46,8 +48,18 @@ export class WorkflowRegistry extends Context.Tag("@gleitzeit/runtime/WorkflowRe
 const workflowFile = /^([\w][\w.-]*)\.(ya?ml|json)$/i
 
 /** Loads one file: its workflow, or its problems. */
-const loadFile = (text: string, file: string, registry: ProviderRegistry.ProviderRegistry["Type"]) =>
-  WorkflowLoader.load(text, { file, catalog: ProviderRegistry.catalogOf(registry) }).pipe(
+const loadFile = (
+  text: string,
+  file: string,
+  path: string,
+  registry: ProviderRegistry.ProviderRegistry["Type"],
+  paths: PathPolicy.PathPolicy["Type"]
+) =>
+  WorkflowLoader.load(text, {
+    file,
+    catalog: ProviderRegistry.catalogOf(registry),
+    ...PathPolicy.forWorkflow(paths, path)
+  }).pipe(
     Effect.map((loaded): Entry["loaded"] => ({ _tag: "Valid", workflow: loaded.workflow })),
     Effect.catchTags({
       WorkflowParseError: (error) =>
@@ -72,6 +84,7 @@ export const make = (directory: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const registry = yield* ProviderRegistry.ProviderRegistry
+    const paths = yield* PathPolicy.PathPolicy
     const entries = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
 
     const reload = Effect.gen(function*() {
@@ -82,7 +95,8 @@ export const make = (directory: string) =>
         const match = workflowFile.exec(file)
         if (match === null) continue
         const name = match[1]!
-        const text = yield* fs.readFileString(join(directory, file))
+        const path = resolve(directory, file)
+        const text = yield* fs.readFileString(path)
         const known = previous.get(name)
         if (next.has(name)) {
           yield* Effect.logWarning(
@@ -95,13 +109,13 @@ export const make = (directory: string) =>
           next.set(name, known)
           continue
         }
-        const loaded = yield* loadFile(text, file, registry)
+        const loaded = yield* loadFile(text, file, path, registry, paths)
         if (loaded._tag === "Invalid") {
           yield* Effect.logWarning(
             `registered workflow ${file} does not load: ${loaded.issues.map((i) => i.render(file)).join("; ")}`
           )
         }
-        next.set(name, { name, file, text, loadedAt: yield* Clock.currentTimeMillis, loaded })
+        next.set(name, { name, file, path, text, loadedAt: yield* Clock.currentTimeMillis, loaded })
       }
       yield* Ref.set(entries, next)
     }).pipe(
@@ -130,7 +144,11 @@ export const make = (directory: string) =>
 /** Registered workflows from `directory`; none when it is undefined. */
 export const layer = (
   directory: string | undefined
-): Layer.Layer<WorkflowRegistry, never, FileSystem.FileSystem | ProviderRegistry.ProviderRegistry> =>
+): Layer.Layer<
+  WorkflowRegistry,
+  never,
+  FileSystem.FileSystem | ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy
+> =>
   directory === undefined
     ? Layer.succeed(
       WorkflowRegistry,

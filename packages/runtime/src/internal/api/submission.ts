@@ -3,7 +3,7 @@
  * a validated workflow, or into the API problem that says exactly what is wrong.
  */
 import { ApiError, type ApiModel, ErrorCode, Json, type Workflow, WorkflowError, WorkflowLoader } from "@gleitzeit/core"
-import { WorkflowProviders } from "@gleitzeit/providers"
+import { PathPolicy, WorkflowProviders } from "@gleitzeit/providers"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Settings } from "../../ApiConfig.js"
@@ -31,6 +31,8 @@ export interface Context {
   readonly registry: WorkflowRegistry["Type"]
   readonly catalog: WorkflowLoader.Options["catalog"]
   readonly settings: Settings
+  /** The path policy every host path a workflow names goes through (its roots, as for the CLI). */
+  readonly paths: PathPolicy.PathPolicy["Type"]
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
@@ -96,14 +98,16 @@ const checkInputs = (inputs: ApiModel.SubmitRequest["inputs"], file: string) => 
   return Effect.fail(validationFailure(WorkflowError.WorkflowValidationError.fromIssues(file, issues)))
 }
 
-/** Loads YAML or JSON text. */
-const fromText = (text: string, file: string, context: Context): Effect.Effect<Loaded, LoadError> =>
+/** Loads YAML or JSON text (from `path` when it is a registered workflow's file: its folder is where relative paths are
+ * also looked up). */
+const fromText = (text: string, file: string, context: Context, path?: string): Effect.Effect<Loaded, LoadError> =>
   Effect.gen(function*() {
     const parsed = yield* WorkflowLoader.parse(text, { file }).pipe(Effect.mapError(parseFailure))
     const notes = yield* checkProviders(parsed.value, context, parsed.locate)
     const loaded = yield* WorkflowLoader.fromParsed(parsed, {
       file,
-      ...(context.catalog === undefined ? {} : { catalog: context.catalog })
+      ...(context.catalog === undefined ? {} : { catalog: context.catalog }),
+      ...PathPolicy.forWorkflow(context.paths, path)
     }).pipe(Effect.mapError(validationFailure))
     return { workflow: loaded.workflow, warnings: [...notes, ...loaded.warnings] }
   })
@@ -135,14 +139,15 @@ export const load = (payload: Payload, context: Context): Effect.Effect<Loaded, 
         return yield* validationFailure(WorkflowError.WorkflowValidationError.fromIssues(file, loaded.issues))
       }
       yield* checkInputs(inputs, file)
-      return yield* fromText(entry.value.text, file, context)
+      return yield* fromText(entry.value.text, file, context, entry.value.path)
     }
     yield* checkInputs(inputs, "<request>")
     if (typeof workflow === "string") return yield* fromText(workflow, "<request>", context)
     const notes = yield* checkProviders(workflow, context, () => undefined)
     const loaded = yield* WorkflowLoader.fromObject(workflow, {
       file: "<request>",
-      ...(context.catalog === undefined ? {} : { catalog: context.catalog })
+      ...(context.catalog === undefined ? {} : { catalog: context.catalog }),
+      ...PathPolicy.forWorkflow(context.paths)
     }).pipe(Effect.mapError(validationFailure))
     return { workflow: loaded.workflow, warnings: [...notes, ...loaded.warnings] }
   })
