@@ -181,21 +181,23 @@ export const layerRuns = HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
         }))
       .handle("result", ({ path, urlParams }) =>
         Effect.gen(function*() {
-          const record = yield* loadRun(path.runId)
           const seconds = Math.min(urlParams.timeout ?? 30, settings.maxWaitSeconds)
-          const ended: Option.Option<Outcome> = Run.isFinalRun(record.status)
-            ? Option.some(Runs.toOutcome(record))
-            : yield* engine.wait(path.runId).pipe(
-              Effect.mapError(runNotFound),
-              Effect.timeout(`${seconds} seconds`),
-              Effect.catchTag("TimeoutException", () => Effect.succeed(undefined)),
-              Effect.map(Option.fromNullable)
-            )
+          // The engine answers at once for a run that ended (it reads the journal) or executes here (no read at all);
+          // a run it does not know is a 404.
+          const ended: Option.Option<Outcome> = yield* engine.wait(path.runId).pipe(
+            Effect.mapError(runNotFound),
+            Effect.timeout(`${seconds} seconds`),
+            Effect.catchTag("TimeoutException", () => Effect.succeed(undefined)),
+            Effect.map(Option.fromNullable)
+          )
           if (Option.isNone(ended)) {
+            // The time is up (or none was given): where the run stands now, its outcome if it has just ended.
             const now = yield* loadRun(path.runId)
-            return new ApiModel.RunResult({ runId: now.id, status: now.status, done: Run.isFinalRun(now.status) }, true)
+            if (!Run.isFinalRun(now.status)) {
+              return new ApiModel.RunResult({ runId: now.id, status: now.status, done: false }, true)
+            }
           }
-          const outcome = ended.value
+          const outcome = Option.isSome(ended) ? ended.value : Runs.toOutcome(yield* loadRun(path.runId))
           return new ApiModel.RunResult({
             runId: outcome.runId,
             status: outcome.status,
