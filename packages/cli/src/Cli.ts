@@ -36,6 +36,8 @@ export interface Environment {
   readonly config: CliConfig.Source["env"]
   /** `OLLAMA_HOST`, where a local Ollama is looked for when no LLM endpoint is configured. */
   readonly ollamaHost: string | undefined
+  /** `GLEITZEIT_SECRET_<NAME>` variables, by `NAME`. */
+  readonly secrets?: Readonly<Record<string, string>>
 }
 
 /** `--config FILE`, accepted anywhere on the command line (the executable moves it in front). */
@@ -75,7 +77,8 @@ const command = (environment: Environment) =>
       CliConfig.layer({
         file: Option.getOrUndefined(config),
         env: environment.config,
-        ollamaHost: environment.ollamaHost
+        ollamaHost: environment.ollamaHost,
+        secrets: environment.secrets
       })
     )
   )

@@ -3,6 +3,7 @@
  * `GLEITZEIT_*` environment variables (e.g. `GLEITZEIT_DATABASE`, `GLEITZEIT_LLM_STRATEGY`). The file is read and
  * parsed once per invocation; every section is decoded from that one document.
  */
+import { Template } from "@gleitzeit/core"
 import { LlmConfig, McpConfig, PathPolicy, PythonConfig, WorkflowProviders } from "@gleitzeit/providers"
 import { ApiConfig, ApiKeys } from "@gleitzeit/runtime"
 import * as Config from "effect/Config"
@@ -14,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 
@@ -122,6 +124,8 @@ export class Configuration extends Context.Tag("@gleitzeit/cli/Configuration")<C
   readonly files: Partial<PathPolicy.Settings>
   /** The HTTP API server (`api:`), its keys included. */
   readonly api: ApiConfig.Settings
+  /** The secrets workflows may name as `${secrets.NAME}` (`secrets:`, `GLEITZEIT_SECRET_<NAME>`). */
+  readonly secrets: Readonly<Record<string, Redacted.Redacted<string>>>
 }>() {}
 
 /** A configuration that cannot be read, parsed or decoded. */
@@ -135,6 +139,8 @@ export interface Source {
   readonly env: ConfigProvider.ConfigProvider
   /** `OLLAMA_HOST` as the environment gives it. */
   readonly ollamaHost?: string | undefined
+  /** Secrets from the environment (`GLEITZEIT_SECRET_<NAME>` → `NAME`), over the file's `secrets:` section. */
+  readonly secrets?: Readonly<Record<string, string>> | undefined
 }
 
 /** The URL of a local Ollama from `OLLAMA_HOST` (`host`, `host:port` or a URL), else the default. */
@@ -205,9 +211,29 @@ export const load = (source: Source): Effect.Effect<Configuration["Type"], Confi
           keys,
           providers: { llm, mcp }
         } satisfies ApiConfig.Settings
-      })
+      }),
+      secrets: yield* secretsOf(path, record["secrets"], source.secrets ?? {})
     }
   })
+
+/** The `secrets:` section (a mapping of names to text), the environment's secrets over it. */
+const secretsOf = (
+  path: string | undefined,
+  section: unknown,
+  fromEnv: Readonly<Record<string, string>>
+): Effect.Effect<Record<string, Redacted.Redacted<string>>, ConfigurationError> => {
+  const failed = (message: string) => Effect.fail(new ConfigurationError({ message: `${path}: secrets: ${message}` }))
+  if (section !== undefined && section !== null && (typeof section !== "object" || Array.isArray(section))) {
+    return failed("must be a mapping of names to values")
+  }
+  const out: Record<string, Redacted.Redacted<string>> = {}
+  for (const [name, value] of Object.entries({ ...(section ?? {}) as Record<string, unknown>, ...fromEnv })) {
+    if (!Template.secretName.test(name)) return failed(`'${name}' is not a name (letters, digits and '_')`)
+    if (typeof value !== "string" && typeof value !== "number") return failed(`${name} must be text`)
+    out[name] = Redacted.make(String(value))
+  }
+  return Effect.succeed(out)
+}
 
 /** Files no workflow may read, whatever the roots: the configuration file and the SQLite journal's files. */
 const deniedFiles = (configFile: string | undefined, database: string): ReadonlyArray<string> => [

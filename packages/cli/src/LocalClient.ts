@@ -146,7 +146,9 @@ export const make = (options: Options): Effect.Effect<Client["Type"], never, Cli
           python: cluster ? undefined : config.python
         })
         : Layer.empty
-      return yield* build(Embedded.layerProviders({ http: Runtime.http(s), files: config.files, providers }))
+      return yield* build(
+        Embedded.layerProviders({ http: Runtime.http(s), files: config.files, secrets: config.secrets, providers })
+      )
     }))
 
     /**

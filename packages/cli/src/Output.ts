@@ -1,8 +1,11 @@
 /**
  * Where the CLI's text goes: the process's stdout and stderr, and what they are (a terminal or not, how wide). The
  * only module that writes to the process's streams. Text for a stream that is not a terminal (CI, a pipe, a file)
- * has its ANSI escape sequences removed, whoever produced it (help pages of the option parser included).
+ * has its ANSI escape sequences removed, whoever produced it (help pages of the option parser included). Every
+ * text is redacted on its way out (`Redact.text`: URL passwords, secret-looking query keys and fields), whichever
+ * command printed it: `run`, `logs`, `status --json` and the rest.
  */
+import { Redact } from "@gleitzeit/core"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -31,7 +34,7 @@ const writer = (stream: Stream): Writable =>
   new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
       const text = chunk.toString()
-      stream.write(stream.isTTY ? text : Printer.stripAnsi(text))
+      stream.write(Redact.text(stream.isTTY ? text : Printer.stripAnsi(text)))
       callback()
     }
   })
@@ -73,7 +76,7 @@ export const layer = (
     Layer.succeed(Output, {
       interactive: stdout.isTTY,
       columns: () => stdout.columns() ?? 80,
-      write: (text) => Effect.sync(() => stdout.write(stdout.isTTY ? text : Printer.stripAnsi(text)))
+      write: (text) => Effect.sync(() => stdout.write(Redact.text(stdout.isTTY ? text : Printer.stripAnsi(text))))
     }),
     Console.setConsole(makeConsole(stdout, stderr))
   )

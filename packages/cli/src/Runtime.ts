@@ -257,6 +257,7 @@ export const node = (flags: NodeFlags): Layer.Layer<
       maxPayloadBytes: s.maxPayloadBytes,
       http: http(s),
       files: config.files,
+      secrets: config.secrets,
       providers: providers(
         { llm: config.llm, mcp: config.mcp, python: config.python },
         redisLayer === undefined ? undefined : shared(redisLayer)

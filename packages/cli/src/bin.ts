@@ -6,6 +6,7 @@
 import { CliConfig as EffectCliConfig } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Redact } from "@gleitzeit/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -15,7 +16,16 @@ import * as CliConfig from "./CliConfig.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 
-const environment: Cli.Environment = { config: CliConfig.fromEnv(), ollamaHost: process.env["OLLAMA_HOST"] }
+const secretPrefix = "GLEITZEIT_SECRET_"
+const environment: Cli.Environment = {
+  config: CliConfig.fromEnv(),
+  ollamaHost: process.env["OLLAMA_HOST"],
+  secrets: Object.fromEntries(
+    Object.entries(process.env).flatMap(([key, value]) =>
+      key.startsWith(secretPrefix) && value !== undefined ? [[key.slice(secretPrefix.length), value]] : []
+    )
+  )
+}
 
 const output = Output.layer(
   {
@@ -46,7 +56,7 @@ Cli.program(environment, process.argv).pipe(
     disablePrettyLogger: true,
     teardown: (exit, onExit) => {
       const report = ExitCode.report(exit)
-      for (const text of report.lines) process.stderr.write(`${text}\n`)
+      for (const text of report.lines) process.stderr.write(`${Redact.text(text)}\n`)
       onExit(report.code)
     }
   })

@@ -28,6 +28,8 @@ export interface MethodSpec {
    * through the path policy (configured roots, no `..`, no hidden names), at load time and again when it is read.
    */
   readonly hostPaths?: ReadonlyArray<string>
+  /** Top-level params whose text is Python source: values substituted into them are written as Python literals. */
+  readonly pythonSource?: ReadonlyArray<string>
 }
 
 /** A protocol: an id and its methods. */

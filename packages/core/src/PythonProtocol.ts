@@ -90,6 +90,7 @@ export const spec = Protocol.make("python/v1", [
     name: "python/execute",
     protocol: "python/v1",
     hostPaths: ["file"],
+    pythonSource: ["code"],
     description: "Run Python in a sandbox with `context`; returns its top-level `result`, stdout and stderr",
     params: ExecuteParams,
     result: ExecuteResult
@@ -98,6 +99,7 @@ export const spec = Protocol.make("python/v1", [
     name: "python/validate",
     protocol: "python/v1",
     hostPaths: ["file"],
+    pythonSource: ["code"],
     description: "Check Python code for syntax errors without running it",
     params: ValidateParams,
     result: ValidateResult,

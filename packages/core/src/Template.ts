@@ -181,16 +181,71 @@ const typeName = (value: Json): string =>
     ? "an object"
     : `a ${typeof value}`
 
+/** The namespace of secret references: `${secrets.NAME}` names a secret of the configuration, not a task. */
+export const secretsNamespace = "secrets"
+
+/** A secret's name: letters, digits and `_`, not starting with a digit. */
+export const secretName = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** True when a reference names a secret (`${secrets.NAME}`) rather than a task. */
+export const isSecret = (ref: Reference): boolean => ref.task === secretsNamespace
+
+/** How `resolve` treats what it substitutes. */
+export interface ResolveOptions {
+  /**
+   * Leave `${secrets.NAME}` references for a later `resolveSecrets` (the executor's), instead of failing on them.
+   * The output is then itself a template whose only references are secrets: every `$` of literal text and of
+   * substituted values is written `$$`, so nothing a task returned can pose as a secret reference.
+   */
+  readonly deferSecrets?: boolean
+  /**
+   * Top-level keys whose strings are Python source: values substituted into them are written as Python literals
+   * (`{"ok": true}` → `{"ok": True}`, `null` → `None`); strings are inserted as they are.
+   */
+  readonly pythonAt?: ReadonlyArray<string>
+}
+
+/** A JSON value as Python source (the literal Python's `repr` would read back as the same value). */
+export const toPython = (value: Json): string => {
+  if (value === null) return "None"
+  if (value === true) return "True"
+  if (value === false) return "False"
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "None"
+  if (typeof value === "string") return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(toPython).join(", ")}]`
+  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${toPython(v)}`).join(", ")}}`
+}
+
+const escapeDollars = (text: string): string => text.includes("$") ? text.replaceAll("$", "$$$$") : text
+
+/** Every string inside a value with its `$` doubled (for the output of a deferring `resolve`). */
+const escapeDeep = (value: Json): Json => {
+  if (typeof value === "string") return escapeDollars(value)
+  if (Array.isArray(value)) return value.map(escapeDeep)
+  if (JsonValue.isObject(value)) {
+    const out: Record<string, Json> = {}
+    for (const key in value) out[key] = escapeDeep(value[key]!)
+    return out
+  }
+  return value
+}
+
 /**
  * Substitutes every reference in `value`. `lookup` returns the result of a task (by id or name), or undefined
  * when that task has no result.
  */
 export const resolve = (
   value: Json,
-  lookup: (task: string) => Json | undefined
+  lookup: (task: string) => Json | undefined,
+  options: ResolveOptions = {}
 ): Either.Either<Json, TemplateError> => {
   let failure: TemplateError | undefined
+  const defer = options.deferSecrets === true
   const resolveRef = (ref: Reference): Json | undefined => {
+    if (isSecret(ref)) {
+      failure = { reference: ref.text, message: `${ref.text}: secrets can only be used in task params` }
+      return undefined
+    }
     const result = lookup(ref.task)
     if (result === undefined) {
       failure = { reference: ref.text, message: `${ref.text}: task '${ref.task}' has no result` }
@@ -203,34 +258,37 @@ export const resolve = (
     }
     return walked.right
   }
-  const visit = (v: Json): Json => {
-    if (failure !== undefined) return v
-    if (typeof v === "string") {
-      if (!v.includes("${")) return v
-      const parsed = parse(v)
-      if (isError(parsed)) {
-        failure = parsed
-        return v
-      }
-      if (parsed.length === 1 && typeof parsed[0] !== "string") {
-        const resolved = resolveRef(parsed[0]!)
-        return resolved === undefined ? v : resolved
-      }
-      let out = ""
-      for (const part of parsed) {
-        if (typeof part === "string") out += part
-        else {
-          const resolved = resolveRef(part)
-          if (resolved === undefined) return v
-          out += JsonValue.toText(resolved)
-        }
-      }
-      return out
+  const visitString = (v: string, python: boolean): Json => {
+    if (!v.includes("${")) return defer ? escapeDollars(v) : v
+    const parsed = parse(v)
+    if (isError(parsed)) {
+      failure = parsed
+      return v
     }
+    if (parsed.length === 1 && typeof parsed[0] !== "string" && !python && !(defer && isSecret(parsed[0]!))) {
+      const resolved = resolveRef(parsed[0]!)
+      return resolved === undefined ? v : defer ? escapeDeep(resolved) : resolved
+    }
+    let out = ""
+    for (const part of parsed) {
+      if (typeof part === "string") out += defer ? escapeDollars(part) : part
+      else if (defer && isSecret(part)) out += `\${${secretsNamespace}.${String(part.path[0])}}`
+      else {
+        const resolved = resolveRef(part)
+        if (resolved === undefined) return v
+        const text = python && typeof resolved !== "string" ? toPython(resolved) : JsonValue.toText(resolved)
+        out += defer ? escapeDollars(text) : text
+      }
+    }
+    return out
+  }
+  const visit = (v: Json, python: boolean): Json => {
+    if (failure !== undefined) return v
+    if (typeof v === "string") return visitString(v, python)
     if (Array.isArray(v)) {
       let changed = false
       const out = v.map((item) => {
-        const next = visit(item)
+        const next = visit(item, python)
         if (next !== item) changed = true
         return next
       })
@@ -240,7 +298,7 @@ export const resolve = (
       let out: Record<string, Json> | undefined
       for (const key in v) {
         const item = v[key]!
-        const next = visit(item)
+        const next = visit(item, python)
         if (next !== item) {
           out ??= { ...v }
           out[key] = next
@@ -250,6 +308,81 @@ export const resolve = (
     }
     return v
   }
-  const resolved = visit(value)
+  const pythonAt = options.pythonAt ?? []
+  const resolved = pythonAt.length === 0 || !JsonValue.isObject(value)
+    ? visit(value, false)
+    : (() => {
+      let out: Record<string, Json> | undefined
+      for (const key in value) {
+        const item = value[key]!
+        const next = visit(item, pythonAt.includes(key))
+        if (next !== item) {
+          out ??= { ...value }
+          out[key] = next
+        }
+      }
+      return out ?? value
+    })()
   return failure === undefined ? Either.right(resolved) : Either.left(failure)
+}
+
+/**
+ * The second pass over the output of a deferring `resolve`: `${secrets.NAME}` becomes the secret's value, `$$`
+ * becomes `$`. `secret` returns a secret's value, or undefined when none by that name is configured. Also returns
+ * the values used (to keep them out of results and errors).
+ */
+export const resolveSecrets = (
+  value: Json,
+  secret: (name: string) => string | undefined
+): Either.Either<{ readonly value: Json; readonly used: ReadonlyArray<string> }, TemplateError> => {
+  const used: Array<string> = []
+  let failure: TemplateError | undefined
+  const visitString = (text: string): string => {
+    if (!text.includes("$")) return text
+    let out = ""
+    let i = 0
+    while (i < text.length) {
+      const at = text.indexOf("$", i)
+      if (at < 0) {
+        out += text.slice(i)
+        break
+      }
+      out += text.slice(i, at)
+      if (text[at + 1] === "$") {
+        out += "$"
+        i = at + 2
+      } else if (text.startsWith(`{${secretsNamespace}.`, at + 1)) {
+        const end = text.indexOf("}", at)
+        const name = text.slice(at + 3 + secretsNamespace.length, end < 0 ? text.length : end)
+        const found = end < 0 ? undefined : secret(name)
+        if (found === undefined) {
+          failure ??= {
+            reference: `\${${secretsNamespace}.${name}}`,
+            message: `\${${secretsNamespace}.${name}}: no secret '${name}' is configured (secrets.${name} in the ` +
+              `configuration, or the environment variable GLEITZEIT_SECRET_${name})`
+          }
+          return text
+        }
+        if (!used.includes(found)) used.push(found)
+        out += found
+        i = end + 1
+      } else {
+        out += "$"
+        i = at + 1
+      }
+    }
+    return out
+  }
+  const visit = (v: Json): Json => {
+    if (typeof v === "string") return visitString(v)
+    if (Array.isArray(v)) return v.map(visit)
+    if (JsonValue.isObject(v)) {
+      const out: Record<string, Json> = {}
+      for (const key in v) out[key] = visit(v[key]!)
+      return out
+    }
+    return v
+  }
+  const resolved = visit(value)
+  return failure === undefined ? Either.right({ value: resolved, used }) : Either.left(failure)
 }

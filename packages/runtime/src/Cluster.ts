@@ -49,6 +49,8 @@ export interface NodeOptions<E = never> extends MemberOptions<E> {
   readonly providers?: Layer.Layer<never, never, ProviderRegistry.ProviderRegistry | PathPolicy.PathPolicy>
   /** The path policy host path params are read through (see `Embedded.Options.files`). */
   readonly files?: Partial<PathPolicy.Settings>
+  /** The secrets tasks executed on this node may name as `${secrets.NAME}`. */
+  readonly secrets?: Readonly<Record<string, string | Redacted.Redacted<string>>>
   /** Settings of the HTTP provider. */
   readonly http?: Partial<typeof HttpProvider.HttpConfig.Service>
   /** How often stored messages of ended runs are deleted. */

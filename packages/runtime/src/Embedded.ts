@@ -4,12 +4,14 @@
  */
 import { DemoToolsProvider, FnProvider, HttpProvider, PathPolicy, ProviderRegistry } from "@gleitzeit/providers"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Engine from "./Engine.js"
 import { EngineConfig } from "./EngineConfig.js"
 import * as EventBus from "./EventBus.js"
 import * as Executor from "./Executor.js"
 import type { Journal } from "./Journal.js"
 import * as Scheduler from "./Scheduler.js"
+import * as Secrets from "./Secrets.js"
 import * as SqlJournal from "./SqlJournal.js"
 
 /** Options of the embedded runtime. */
@@ -25,6 +27,8 @@ export interface Options extends SqlJournal.SqliteOptions {
    * names refused); exposed for loading workflows with the same policy.
    */
   readonly files?: Partial<PathPolicy.Settings>
+  /** The secrets tasks may name as `${secrets.NAME}`, resolved by the executor (none by default). */
+  readonly secrets?: Readonly<Record<string, string | Redacted.Redacted<string>>>
   /** Largest task result in bytes. */
   readonly maxPayloadBytes?: number
   /** Settings of the HTTP provider. */
@@ -34,12 +38,15 @@ export interface Options extends SqlJournal.SqliteOptions {
 }
 
 /** The built-in providers: http, the demo tools and the given functions; and the path policy they read files through. */
-export const layerProviders = (options: Pick<Options, "functions" | "providers" | "http" | "files"> = {}) =>
+export const layerProviders = (
+  options: Pick<Options, "functions" | "providers" | "http" | "files" | "secrets"> = {}
+) =>
   Layer.mergeAll(
     HttpProvider.layer.pipe(Layer.provide(HttpProvider.HttpConfig.layer(options.http ?? {}))),
     DemoToolsProvider.layer,
     FnProvider.layer(options.functions ?? []),
-    options.providers ?? Layer.empty
+    options.providers ?? Layer.empty,
+    Secrets.layer(options.secrets ?? {})
   ).pipe(Layer.provideMerge(ProviderRegistry.layer), Layer.provideMerge(PathPolicy.layer(options.files ?? {})))
 
 /**

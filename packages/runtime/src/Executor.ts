@@ -1,19 +1,24 @@
 /**
- * Executes one task attempt whose params are already resolved: finds the method's provider, decodes the params
- * with the method's schema, calls the provider within the task's timeout and checks the result's size. The run
+ * Executes one task attempt whose params are already resolved: resolves the `${secrets.NAME}` references the
+ * engine left (from this node's `Secrets`), finds the method's provider, decodes the params with the method's
+ * schema, calls the provider within the task's timeout and checks the result's size. The secret values an attempt
+ * used are replaced by `***` in its result, its error and its streamed output. The run
  * coordinator is the same everywhere; where attempts execute is this service's business (in this process when
  * embedded; on a task worker anywhere in a cluster).
  */
-import { type Json, TaskError } from "@gleitzeit/core"
+import { type Json, Redact, Substitution, TaskError } from "@gleitzeit/core"
 import { type Provider, ProviderRegistry } from "@gleitzeit/providers"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { EngineConfig } from "./EngineConfig.js"
+import { Secrets } from "./Secrets.js"
 
 /** One attempt to execute. */
 export interface Attempt {
@@ -21,7 +26,7 @@ export interface Attempt {
   readonly taskId: string
   readonly attempt: number
   readonly method: string
-  /** Params with every reference substituted. */
+  /** Params with every task reference substituted, secret references left (`Substitution.params`). */
   readonly params: Json.Json
   readonly timeoutMs: number | undefined
   /** Streams output of the attempt to the run's events. */
@@ -75,7 +80,40 @@ const normalizeResult = (raw: unknown): { readonly value: Json.Json; readonly by
 export const makeLocal = Effect.gen(function*() {
   const registry = yield* ProviderRegistry.ProviderRegistry
   const config = yield* EngineConfig
+  const secrets = yield* Effect.serviceOption(Secrets)
+  const secretOf = (name: string): string | undefined =>
+    Option.match(secrets, {
+      onNone: () => undefined,
+      onSome: (s) => {
+        const value = s.get(name)
+        return value === undefined ? undefined : Redacted.value(value)
+      }
+    })
   const execute = (attempt: Attempt): Effect.Effect<Output, TaskError.TaskFailure> =>
+    Effect.suspend((): Effect.Effect<Output, TaskError.TaskFailure> => {
+      const substituted = Substitution.secrets(attempt.params, secretOf)
+      if (Either.isLeft(substituted)) {
+        return Effect.fail(
+          new TaskError.UnresolvedReference({
+            taskId: attempt.taskId,
+            reference: substituted.left.reference,
+            message: substituted.left.message
+          })
+        )
+      }
+      const { used, value: params } = substituted.right
+      if (used.length === 0) return executeResolved(attempt, params)
+      const scrub = (error: TaskError.TaskFailure): TaskError.TaskFailure =>
+        TaskError.decode(Redact.values(TaskError.encode(error) as Json.Json, used))
+      return executeResolved(
+        { ...attempt, emit: (stream, text) => attempt.emit(stream, Redact.valuesInText(text, used)) },
+        params
+      ).pipe(
+        Effect.map((output) => ({ ...output, result: Redact.values(output.result, used) })),
+        Effect.mapError(scrub)
+      )
+    })
+  const executeResolved = (attempt: Attempt, params: Json.Json): Effect.Effect<Output, TaskError.TaskFailure> =>
     Effect.suspend((): Effect.Effect<Output, TaskError.TaskFailure> => {
       const target = registry.lookup(attempt.method)
       if (target === undefined) {
@@ -86,7 +124,7 @@ export const makeLocal = Effect.gen(function*() {
           })
         )
       }
-      const decoded = decoderOf(target.method.params)(attempt.params)
+      const decoded = decoderOf(target.method.params)(params)
       if (Either.isLeft(decoded)) {
         return Effect.fail(
           new TaskError.InvalidParams({

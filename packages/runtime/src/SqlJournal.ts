@@ -15,8 +15,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
+import { basename, dirname, resolve } from "node:path"
 import { EventBus } from "./EventBus.js"
 import * as pgSchema from "./internal/pgSchema.js"
 import * as sqliteSchema from "./internal/sqliteSchema.js"
@@ -313,13 +313,28 @@ export const layerSqliteClient = (options: SqliteOptions) =>
     Layer.provideMerge(
       Layer.unwrapEffect(
         Effect.sync(() => {
-          if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+          if (options.filename !== ":memory:") privateFiles(options.filename)
           return SqliteClient.layer({ filename: options.filename })
         })
       )
     ),
     Layer.orDie
   )
+
+/**
+ * The journal's file is readable by its owner only (0600; SQLite gives its -wal and -shm files the same mode), in a
+ * directory created 0700 (Gleitzeit's own `.gleitzeit` is narrowed to 0700 when it exists wider). Done before
+ * SQLite opens the file, so it is never readable by others, not even for a moment.
+ */
+const privateFiles = (filename: string): void => {
+  const dir = dirname(filename)
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 })
+  else if (basename(resolve(dir)) === ".gleitzeit") chmodSync(dir, 0o700)
+  closeSync(openSync(filename, "a", 0o600))
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    if (existsSync(`${filename}${suffix}`)) chmodSync(`${filename}${suffix}`, 0o600)
+  }
+}
 
 /** The journal on a SQLite file (needs an EventBus). */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<Journal, never, EventBus> =>

@@ -77,6 +77,10 @@ const taskKeys = new Set([
 // eslint-disable-next-line no-control-regex
 const unreferenceable = /[.[\]{}$\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
+/** Param keys whose literal values are credentials. */
+const credentialKey =
+  /^(authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|token|password|passwd|secret|client[_-]?secret)$/i
+
 const retryKeys = new Set(["max_attempts", "backoff", "base_delay", "max_delay", "jitter"])
 
 /** Renders a path as `tasks[2].params.a`. */
@@ -313,7 +317,9 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
       }
       const taskId = optString(task["id"], [...path, "id"], { allowNumber: true })
       if (taskId === "") issue([...path, "id"], "must not be empty")
-      else if (taskId !== undefined) {
+      else if (taskId === Template.secretsNamespace) {
+        issue([...path, "id"], `'${taskId}' is reserved: \${secrets.NAME} names a configured secret`)
+      } else if (taskId !== undefined) {
         const bad = unreferenceable.exec(taskId)
         if (bad !== null) {
           issue(
@@ -400,6 +406,31 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
   }
 
   const specs: Array<TaskSpec> = []
+  const checkSecret = (ref: Template.Reference, path: Path) => {
+    const name = ref.path[0]
+    if (ref.path.length !== 1 || typeof name !== "string" || !Template.secretName.test(name)) {
+      issue(
+        path,
+        `${ref.text}: a secret reference is \${secrets.NAME}, NAME made of letters, digits and '_'`,
+        ErrorCode.ParameterError
+      )
+    }
+  }
+  /** A credential written into the workflow is journaled as written: say so, and what to use instead. */
+  const warnLiteralCredentials = (value: Json, path: Path): void => {
+    if (Array.isArray(value)) value.forEach((item, i) => warnLiteralCredentials(item, [...path, i]))
+    else if (JsonValue.isObject(value)) {
+      for (const key in value) {
+        const item = value[key]!
+        if (typeof item === "string" && credentialKey.test(key) && item !== "" && !Template.hasReference(item)) {
+          warn(
+            [...path, key],
+            `'${key}' holds a literal credential, stored in the journal as written; use \${secrets.NAME} instead`
+          )
+        } else warnLiteralCredentials(item, [...path, key])
+      }
+    }
+  }
   const refPathsOf = (value: Json, path: Path): Array<{ refs: ReadonlyArray<Template.Reference>; path: Path }> => {
     const found: Array<{ refs: ReadonlyArray<Template.Reference>; path: Path }> = []
     const visit = (v: Json, p: Path): void => {
@@ -431,10 +462,15 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     const paramsKey = task.paramsKey
     for (const { path: refPath, refs } of refPathsOf(task.params, [...path, paramsKey])) {
       for (const ref of refs) {
+        if (Template.isSecret(ref)) {
+          checkSecret(ref, refPath)
+          continue
+        }
         const id = resolveRef(ref.task, refPath, `reference ${ref.text}:`)
         if (id !== undefined) addDep(id)
       }
     }
+    warnLiteralCredentials(task.params, [...path, paramsKey])
     let method = task.method
     if (method !== "" && options.catalog !== undefined) {
       const spec = options.catalog.lookup(method)
@@ -492,7 +528,11 @@ export const normalize = (doc: unknown, options: NormalizeOptions = {}): Normali
     for (const [key, value] of Object.entries(outputsRaw)) {
       outputs[key] = value
       for (const { path: refPath, refs } of refPathsOf(value, ["outputs", key])) {
-        for (const ref of refs) resolveRef(ref.task, refPath, `reference ${ref.text}:`)
+        for (const ref of refs) {
+          if (Template.isSecret(ref)) {
+            issue(refPath, `${ref.text}: outputs cannot use secrets (outputs are journaled and printed)`)
+          } else resolveRef(ref.task, refPath, `reference ${ref.text}:`)
+        }
       }
     }
   }

@@ -6,7 +6,17 @@
  * fail-fast or the deadline stop it for good. A `Drain` message (its node is stopping) starts nothing more, lets the
  * attempts in flight finish, then suspends the run by interrupting itself.
  */
-import { ErrorCode, type Event, type Json, Retry, type Run, TaskError, Template, Workflow } from "@gleitzeit/core"
+import {
+  ErrorCode,
+  type Event,
+  type Json,
+  Retry,
+  type Run,
+  Substitution,
+  TaskError,
+  Template,
+  Workflow
+} from "@gleitzeit/core"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -158,7 +168,8 @@ export const run = (services: Services, start: Start, mailbox: Mailbox<Message>)
           attempt,
           node: config.node
         }])
-        const resolved = Template.resolve(task.params, lookup)
+        // Secret references stay for the executor (Substitution): their values never reach the coordinator.
+        const resolved = Substitution.params(task.method, task.params, lookup)
         if (Either.isLeft(resolved)) {
           return yield* new TaskError.UnresolvedReference({
             taskId: task.id,
