@@ -114,7 +114,7 @@ describe("secrets at rest and in output", () => {
     const runId = /run (\S+)/.exec(run.stdout + run.stderr)![1]!
     const status = await Cli.run(["status", runId, "--json"], ws.opts)
     const logs = await Cli.run(["logs", runId], ws.opts)
-    assert.include(status.stdout, "http://***@127.0.0.1")
+    assert.include(status.stdout, "http://bob:***@127.0.0.1")
     assert.include(status.stdout, "api_key=***&q=tea")
     for (const output of [run.stdout, run.stderr, status.stdout, logs.stdout, logs.stderr]) {
       assert.notInclude(output, "hunter2")

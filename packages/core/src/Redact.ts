@@ -1,6 +1,6 @@
 /**
  * Keeps credentials out of what Gleitzeit prints and returns. `text` is the one redaction applied to every output
- * of the CLI (and the API): the password of a URL (`https://user:pass@host` → `https://***@host`), the values of
+ * of the CLI (and the API): the password of a URL (`https://user:pass@host` → `https://user:***@host`), the values of
  * secret-looking query and form keys (`?api_key=…` → `?api_key=***`), secret-looking JSON fields
  * (`"authorization": "…"`) and `Authorization:` header lines. `values` replaces known secret values wherever they
  * occur (the secrets an attempt used, in its result and error).
@@ -16,8 +16,8 @@ const secretKey = "(?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_
   "secret|client[_-]?secret|password|passwd|pwd|passphrase|signature|sig|x-api-key|x-amz-signature|" +
   "x-amz-credential|x-amz-security-token|authorization|proxy-authorization|private[_-]?key|session[_-]?id)"
 
-/** `scheme://user:password@` or `scheme://token@`. */
-const userinfo = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi
+/** `scheme://user:password@` (the password is masked) or `scheme://token@` (all of it is). */
+const userinfo = /\b([a-z][a-z0-9+.-]*:\/\/)(?:([^\s/?#@"'<>:]*):)?[^\s/?#@"'<>]+@/gi
 
 /** `?key=value` / `&key=value` / `;key=value` for secret-looking keys. */
 const queryPair = new RegExp(`([?&;](?:${secretKey}|code)=)[^&;#\\s"'<>]*`, "gi")
@@ -32,7 +32,12 @@ const headerLine = /\b((?:proxy-)?authorization\s*[:=]\s*)(?:(?:bearer|basic|tok
 export const text = (input: string): string => {
   if (input.length === 0) return input
   let out = input
-  if (out.includes("@")) out = out.replace(userinfo, `$1${mask}@`)
+  if (out.includes("@")) {
+    out = out.replace(
+      userinfo,
+      (_, scheme: string, user: string | undefined) => `${scheme}${user === undefined ? "" : `${user}:`}${mask}@`
+    )
+  }
   if (out.includes("=")) out = out.replace(queryPair, `$1${mask}`)
   if (out.includes("\"")) out = out.replace(jsonField, `$1${mask}$3`)
   if (/authorization/i.test(out)) out = out.replace(headerLine, `$1${mask}`)

@@ -5,12 +5,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { Redact } from "@gleitzeit/core"
 
 describe("Redact", () => {
-  it("hides URL passwords and tokens in userinfo", () => {
+  it("hides URL passwords (keeping the user) and tokens in userinfo", () => {
     assert.strictEqual(
       Redact.text("GET https://bob:hunter2@api.example.com/v1 failed"),
-      "GET https://***@api.example.com/v1 failed"
+      "GET https://bob:***@api.example.com/v1 failed"
     )
-    assert.strictEqual(Redact.text("postgres://postgres:pw@127.0.0.1:5432/db"), "postgres://***@127.0.0.1:5432/db")
+    assert.strictEqual(
+      Redact.text("postgres://postgres:pw@127.0.0.1:5432/db"),
+      "postgres://postgres:***@127.0.0.1:5432/db"
+    )
+    assert.strictEqual(Redact.text("git clone https://ghp_abc123@github.com/x"), "git clone https://***@github.com/x")
+    assert.strictEqual(Redact.text("https://bob:***@host"), "https://bob:***@host")
     assert.strictEqual(Redact.text("write to bob@example.com"), "write to bob@example.com")
   })
 
