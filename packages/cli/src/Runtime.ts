@@ -207,6 +207,7 @@ export const serve = (flags: ServeFlags) =>
       maxPayloadBytes: s.maxPayloadBytes,
       http: http(s),
       files: config.files,
+      secrets: config.secrets,
       providers: providers({ llm: config.llm, mcp: config.mcp, python: config.python })
     })
     const settings = apiSettings(config, flags.listen, flags.workflows)
